@@ -1,0 +1,45 @@
+# emotalk: every set-up, build, test, benchmark and evaluation step.
+# `make setup` installs everything (apt packages, .venv); the other targets run it first.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test bench eval examples weights weights-text2au eval-text2au clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/setup_system.sh
+	bash scripts/setup_system.sh
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[test]'
+	touch $@
+
+# The main job: for now a render of the example Gaussian scene with the example speech.
+demo: setup
+	mkdir -p out
+	$(VENV)/bin/emotalk render --avatar examples/scene.ply --audio examples/hello.wav --orbit 60 -o out/demo.mp4 --force
+
+test: setup
+	$(PY) -m pytest -q
+
+bench: setup
+	$(PY) benchmarks/bench_render.py
+
+eval: setup eval-text2au
+
+examples: setup
+	$(PY) scripts/make_examples.py
+
+weights: weights-text2au
+
+weights-text2au: setup
+	$(PY) -m emotalk_cli.text2au.train --out weights/text2au.safetensors
+
+eval-text2au: setup
+	$(PY) -m emotalk_cli.text2au.evaluate --weights weights/text2au.safetensors
+
+clean:
+	rm -rf out .pytest_cache

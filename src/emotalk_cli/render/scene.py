@@ -1,0 +1,103 @@
+"""Rendering a static Gaussian scene (a .ply, or later an avatar at rest) along a camera path,
+optionally moved rigidly by a motion file's head pose. Frames come out one by one as uint8 images.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from emotalk_cli.errors import RenderError
+from emotalk_cli.render import camera as cameras
+from emotalk_cli.render.rasterize import rasterize
+from emotalk_cli.splats.gaussians import Splats, axis_angle_to_quat, quat_to_matrix
+
+
+@dataclass(frozen=True)
+class ViewOptions:
+    """Where the camera is. Defaults frame the subject from the front."""
+
+    width: int = 512  # pixels, even
+    height: int = 512  # pixels, even
+    fov: float = 25.0  # vertical field of view, degrees (a portrait lens)
+    yaw: float = 0.0  # degrees around the up axis at the first frame; + moves the camera to the subject's left
+    pitch: float = 0.0  # degrees; + looks from above
+    orbit: float = 0.0  # degrees of yaw added over the whole clip (360 = one turn)
+    distance: float | None = None  # from the subject's centre, scene units; None frames the subject
+    up: str = "+y"  # the scene's up axis: +y (ours), -y (most COLMAP/Inria captures), +z, -z
+    background: tuple[float, float, float] = (1.0, 1.0, 1.0)  # RGB in [0, 1]
+
+
+def subject_bounds(means: Tensor) -> tuple[Tensor, float]:
+    """Centre [3] and radius of the bulk of the Gaussians (median centre, 95th percentile radius),
+    robust to the floaters that captured scenes carry."""
+    if means.shape[0] == 0:
+        raise RenderError("the scene holds no Gaussians: nothing to render")
+    sample = means[torch.randperm(means.shape[0], generator=torch.Generator().manual_seed(0))[:100_000]]
+    centre = sample.median(dim=0).values
+    radius = torch.quantile((sample - centre).norm(dim=-1).float(), 0.95).item()
+    return centre, max(radius, 1e-6)
+
+
+def camera_path(splats: Splats, view: ViewOptions, num_frames: int) -> tuple[Tensor, Tensor]:
+    """Viewmats [F, 4, 4] and Ks [F, 3, 3] for `num_frames` frames."""
+    centre, radius = subject_bounds(splats.means.detach().cpu())
+    distance = view.distance if view.distance is not None else cameras.frame_distance(radius, view.fov)
+    if distance <= 0:
+        raise RenderError(f"camera distance {distance} must be positive")
+    steps = torch.arange(num_frames, dtype=torch.float32) / max(num_frames, 1)
+    yaws = view.yaw + view.orbit * steps
+    viewmats = cameras.orbit(centre, distance, yaws, view.pitch, up=view.up)
+    K = cameras.intrinsics(view.fov, view.width, view.height)
+    return viewmats, K.expand(num_frames, 3, 3)
+
+
+def pose_matrices(head_rotation: Tensor, head_translation: Tensor, pivot: Tensor) -> Tensor:
+    """Rigid motions [T, 4, 4] x -> R (x - pivot) + pivot + t from axis-angle [T, 3] and translation [T, 3]."""
+    rotation = quat_to_matrix(axis_angle_to_quat(head_rotation))
+    matrices = torch.eye(4).repeat(head_rotation.shape[0], 1, 1)
+    matrices[:, :3, :3] = rotation
+    matrices[:, :3, 3] = pivot + head_translation - (rotation @ pivot)
+    return matrices
+
+
+def to_uint8(rgb: Tensor) -> np.ndarray:
+    """[..., 3] float in [0, 1] -> uint8 numpy, rounded."""
+    return (rgb.clamp(0.0, 1.0) * 255.0 + 0.5).to(torch.uint8).cpu().numpy()
+
+
+def render_scene(
+    splats: Splats,
+    view: ViewOptions,
+    num_frames: int,
+    head_rotation: Tensor | None = None,  # [T, 3] axis-angle per frame (T >= num_frames), radians
+    head_translation: Tensor | None = None,  # [T, 3] per frame, scene units
+    backend: str = "auto",
+    device: torch.device | str = "cpu",
+    batch: int = 4,
+) -> Iterator[np.ndarray]:
+    """Yield `num_frames` frames, uint8 [H, W, 3]. A rigid head pose is applied as the inverse camera
+    motion (viewmat @ pose), which moves view-dependent colour with the head, exactly."""
+    if num_frames <= 0:
+        raise RenderError("nothing to render: the clip has no frames")
+    viewmats, Ks = camera_path(splats, view, num_frames)
+    if head_rotation is not None:
+        centre, _ = subject_bounds(splats.means.detach().cpu())
+        translation = head_translation if head_translation is not None else torch.zeros_like(head_rotation)
+        viewmats = viewmats @ pose_matrices(head_rotation[:num_frames].float(), translation[:num_frames].float(), centre)
+    splats = splats.to(device)
+    background = torch.tensor(view.background, dtype=torch.float32, device=device)
+    with torch.no_grad():
+        for start in range(0, num_frames, batch):
+            stop = min(num_frames, start + batch)
+            rgb, _ = rasterize(
+                splats.means, splats.quats, splats.scales, splats.opacities, splats.sh,
+                viewmats[start:stop].to(device), Ks[start:stop].to(device), view.width, view.height,
+                sh_degree=splats.sh_degree, background=background, backend=backend,
+            )
+            for frame in to_uint8(rgb):
+                yield frame

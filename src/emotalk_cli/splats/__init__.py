@@ -1,0 +1,1 @@
+"""Gaussian splats: the static scene container, .ply import/export, and (rig) binding to meshes."""
