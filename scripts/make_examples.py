@@ -66,18 +66,18 @@ def head_scene(count: int = 12_000, seed: int = 0) -> Splats:
         normal = np.array([x / radii[0] ** 2, y / radii[1] ** 2, z / radii[2] ** 2])
         return np.array([x, y, z]) + lift * normal / np.linalg.norm(normal), normal / np.linalg.norm(normal)
 
-    def patch(cx: float, cy: float, rx: float, ry: float, n: int, rgb, size: float) -> None:
+    def patch(cx: float, cy: float, rx: float, ry: float, n: int, rgb, size: float, lift: float = 0.002) -> None:
         u = rng.uniform(0, 2 * math.pi, n)
         r = np.sqrt(rng.uniform(0, 1, n))
-        pts, nrm = zip(*(on_face(cx + rx * ri * math.cos(ui), cy + ry * ri * math.sin(ui)) for ui, ri in zip(u, r)))
+        pts, nrm = zip(*(on_face(cx + rx * ri * math.cos(ui), cy + ry * ri * math.sin(ui), lift) for ui, ri in zip(u, r)))
         parts.append(_discs(np.array(pts), np.array(nrm), size, rgb, rng))
 
     for side in (-1, 1):
         patch(0.030 * side, 0.018, 0.012, 0.006, 300, (0.96, 0.96, 0.94), 0.0015)  # eye white
-        patch(0.030 * side, 0.018, 0.0045, 0.0045, 120, (0.18, 0.28, 0.40), 0.0009)  # iris
+        patch(0.030 * side, 0.018, 0.0045, 0.0045, 120, (0.18, 0.28, 0.40), 0.0009, lift=0.0035)  # iris
         patch(0.030 * side, 0.034, 0.014, 0.0025, 160, (0.22, 0.14, 0.09), 0.0012)  # brow
     patch(0.0, -0.048, 0.020, 0.005, 400, (0.70, 0.30, 0.30), 0.0013)  # lips
-    patch(0.0, -0.048, 0.016, 0.0012, 150, (0.25, 0.08, 0.08), 0.0008)  # mouth line
+    patch(0.0, -0.048, 0.016, 0.0012, 150, (0.25, 0.08, 0.08), 0.0008, lift=0.0035)  # mouth line
 
     cat = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
     sh = ((cat["rgb"] - 0.5) / SH_C0)[:, None, :]

@@ -65,7 +65,7 @@ def _render(avatar, output, motion, audio, width, height, fps, duration, yaw, pi
     from emotalk_cli.audio.io import audio_info
     from emotalk_cli.device import resolve_device
     from emotalk_cli.render.rasterize import BACKENDS
-    from emotalk_cli.render.scene import ViewOptions, render_scene
+    from emotalk_cli.render.frames import ViewOptions, render_scene
     from emotalk_cli.render.video import IMAGE_SUFFIXES, VIDEO_SUFFIXES, VideoWriter, check_frame_size, write_png
     from emotalk_cli.splats.io import load_splats
 
@@ -89,7 +89,7 @@ def _render(avatar, output, motion, audio, width, height, fps, duration, yaw, pi
         loaded = artifacts.load_artifact(motion, artifacts.MOTION)
         motion_fps = float(loaded.meta.get("fps", 25.0))
         rotation, translation = loaded.tensors["head_rotation"], loaded.tensors["head_translation"]
-    fps = fps or motion_fps or 25.0
+    fps = fps if fps is not None else (motion_fps or 25.0)
     if not 1 <= fps <= 240:
         raise EmotalkError(f"--fps {fps} is out of range: use 1 to 240")
     sound = audio_info(audio) if audio is not None else None

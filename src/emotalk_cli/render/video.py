@@ -93,6 +93,8 @@ class VideoWriter:
                     raise RenderError("no frames were rendered: nothing to write")
                 self._writer.close()  # waits for ffmpeg; raises if ffmpeg failed
             except BaseException as err:
+                with contextlib.suppress(Exception):
+                    self._writer.close()  # ffmpeg must be gone before its file is deleted
                 self._stack.__exit__(type(err), err, err.__traceback__)  # deletes the partial file
                 raise
         else:

@@ -1,0 +1,82 @@
+import numpy as np
+import pytest
+
+from emotalk_cli.audio.io import audio_info
+from emotalk_cli.errors import EmotalkError, RenderError
+from emotalk_cli.render.video import VideoWriter, encode_png, write_png
+
+from conftest import probe
+
+
+def gradient_frame(i: int, width: int = 64, height: int = 48) -> np.ndarray:
+    frame = np.zeros((height, width, 3), np.uint8)
+    frame[..., 0] = np.linspace(0, 255, width, dtype=np.uint8)
+    frame[..., 1] = (i * 10) % 256
+    return frame
+
+
+def test_mp4_with_audio_is_cut_to_the_shorter(tmp_path, tone_wav):
+    out = tmp_path / "v.mp4"
+    with VideoWriter(out, 64, 48, fps=25, audio=audio_info(tone_wav)) as video:
+        for i in range(50):  # 2 s of video, 1.3 s of audio
+            video.write(gradient_frame(i))
+    info = probe(out)
+    assert info["audio"] and info["codec"] == "h264" and info["size"] == (64, 48)
+    assert info["seconds"] == pytest.approx(1.3, abs=0.1)
+    assert [p.name for p in tmp_path.iterdir()] == ["tone.wav", "v.mp4"]
+
+
+def test_mp4_without_audio_has_every_frame(tmp_path):
+    out = tmp_path / "v.mp4"
+    with VideoWriter(out, 64, 48, fps=10) as video:
+        for i in range(7):
+            video.write(gradient_frame(i))
+    info = probe(out)
+    assert not info["audio"] and info["frames"] == 7 and info["fps"] == 10
+
+
+def test_failure_midway_leaves_no_file(tmp_path):
+    out = tmp_path / "v.mp4"
+    with pytest.raises(KeyError):
+        with VideoWriter(out, 64, 48, fps=25) as video:
+            video.write(gradient_frame(0))
+            raise KeyError("boom")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_odd_and_empty_sizes_are_refused(tmp_path):
+    with pytest.raises(RenderError, match="odd"):
+        VideoWriter(tmp_path / "v.mp4", 63, 48, fps=25)
+    with pytest.raises(RenderError, match="empty"):
+        VideoWriter(tmp_path / "v.mp4", 0, 48, fps=25)
+
+
+def test_no_frames_is_an_error_and_no_file(tmp_path):
+    with pytest.raises(RenderError, match="no frames"):
+        with VideoWriter(tmp_path / "v.mp4", 64, 48, fps=25):
+            pass
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_png_is_decodable(tmp_path):
+    import zlib
+
+    image = gradient_frame(3)
+    data = encode_png(image)
+    assert data.startswith(b"\x89PNG")
+    # decode our own IDAT: filter byte 0 then raw rows
+    start = data.index(b"IDAT") + 4
+    length = int.from_bytes(data[start - 8:start - 4], "big")
+    raw = np.frombuffer(zlib.decompress(data[start:start + length]), np.uint8).reshape(48, 1 + 64 * 3)
+    assert (raw[:, 0] == 0).all()
+    assert np.array_equal(raw[:, 1:].reshape(48, 64, 3), image)
+    write_png(tmp_path / "x.png", image)
+    assert (tmp_path / "x.png").read_bytes() == data
+
+
+def test_audio_errors_are_one_line(tmp_path):
+    (tmp_path / "text.wav").write_text("hello")
+    with pytest.raises(EmotalkError, match="not a readable audio file"):
+        audio_info(tmp_path / "text.wav")
+    with pytest.raises(EmotalkError, match="no such audio file"):
+        audio_info(tmp_path / "missing.wav")
