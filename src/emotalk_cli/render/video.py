@@ -60,7 +60,7 @@ class VideoWriter:
             scratch = self._stack.enter_context(tempfile.TemporaryDirectory(prefix="emotalk-audio-"))
             audio_path = str(Path(scratch) / "audio.wav")
             copy_as_pcm16(self.audio, audio_path)
-        output_params = ["-crf", str(self.crf), "-movflags", "+faststart"]
+        output_params = ["-crf", str(self.crf), "-preset", "veryfast", "-movflags", "+faststart"]
         if audio_path:
             output_params += ["-shortest"]
         self._writer = imageio_ffmpeg.write_frames(
