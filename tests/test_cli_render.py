@@ -133,3 +133,31 @@ def test_every_command_has_help_with_examples():
 def test_version():
     result = run("--version")
     assert result.exit_code == 0 and result.output.startswith("emotalk ")
+
+
+def test_default_avatar_with_expression(tmp_path):
+    out = tmp_path / "smile.png"
+    result = run("render", "--au", "AU12=0.8,AU6=0.6", "-o", str(out), "--size", "64", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize(
+    "option, message",
+    [
+        (["--au", "AU99=1"], "unknown action unit"),
+        (["--au", "AU12"], "write NAME=VALUE pairs"),
+        (["--au", "AU12=1.5"], "intensities go from 0 to 1"),
+        (["--arkit", "smile=1"], "unknown ARKit blendshape"),
+    ],
+)
+def test_bad_expression_is_one_line(tmp_path, option, message):
+    result = run("render", *option, "-o", str(tmp_path / "x.png"), "--quiet")
+    assert result.exit_code == 1
+    assert message in result.output and len(result.output.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_expression_on_a_static_scene_is_refused(tmp_path, scene):
+    result = run("render", "--avatar", str(scene), "--au", "AU12=1", "-o", str(tmp_path / "x.png"))
+    assert result.exit_code == 1 and "not a rigged avatar" in result.output

@@ -50,7 +50,7 @@ def test_template_loads_and_validates(template):
 
 
 def test_load_refuses_missing_and_wrong_files(tmp_path):
-    with pytest.raises(ArtifactError, match="build_head_template.py"):
+    with pytest.raises(ArtifactError, match="make weights-head"):
         load_head_template(tmp_path / "nope.safetensors")
     wrong = tmp_path / "motion.safetensors"
     save_artifact(

@@ -127,7 +127,47 @@ SPLATS = FormatSpec(
     },
 )
 
-FORMATS = {spec.name: spec for spec in (AU_TRACK, MOTION, SPLATS)}
+#: The rig's tensors: shared by the head template and by avatars (which carry their own fitted rig).
+_RIG_TENSORS = {
+    "vertices": TensorSpec(("V", 3)),  # rest positions, metres, head frame (+x head's left, +y up, +z out of the face)
+    "faces": TensorSpec(("F", 3), torch.int32),  # triangles, counter-clockwise seen from outside
+    "vertex_part": TensorSpec(("V",), torch.int32),  # index into the part names (rig.PART_NAMES)
+    "face_part": TensorSpec(("F",), torch.int32),  # index into the part names
+    "blendshapes": TensorSpec((len(facs.ARKIT_NAMES), "V", 3), torch.float16),  # metres per unit weight
+    "eye_centres": TensorSpec((2, 3)),  # eyeball rotation centres (left, right), metres
+    "eye_look": TensorSpec((len(facs.ARKIT_NAMES), 2, 2)),  # eye (yaw, pitch) radians per unit weight
+    "neck_pivot": TensorSpec((3,)),  # head rotation centre (base of the neck), metres
+    "neck_weight": TensorSpec(("V",), value_range=(0.0, 1.0)),  # share of the head rotation per vertex
+}
+
+HEAD_TEMPLATE = FormatSpec(
+    name="emotalk.head_template",
+    version=1,
+    made_by="make weights-head",
+    tensors=dict(_RIG_TENSORS),
+    optional={"base_vertex_index": TensorSpec(("V",), torch.int32)},  # vertex index in the MakeHuman base mesh
+    nonempty=("V", "F"),
+)
+
+AVATAR = FormatSpec(
+    name="emotalk.avatar",
+    version=1,
+    made_by="emotalk fit-avatar --image portrait.jpg -o avatar.safetensors",
+    tensors={
+        **_RIG_TENSORS,  # the avatar's own rig (the template with its identity shape applied)
+        # Gaussians bound to triangles (GaussianAvatars): see splats/binding.py
+        "gaussian_parent": TensorSpec(("N",), torch.int32),  # parent triangle index
+        "gaussian_means": TensorSpec(("N", 3)),  # position in the triangle's frame, units of its scale
+        "gaussian_quats": TensorSpec(("N", 4)),  # rotation in the triangle's frame (w, x, y, z)
+        "gaussian_log_scales": TensorSpec(("N", 3)),  # log(standard deviation / triangle scale)
+        "gaussian_opacities": TensorSpec(("N",), value_range=(0.0, 1.0)),
+        "gaussian_sh": TensorSpec(("N", "K", 3)),  # SH colour coefficients, K = (degree + 1)^2
+    },
+    optional={"base_vertex_index": TensorSpec(("V",), torch.int32)},
+    nonempty=("V", "F", "N"),
+)
+
+FORMATS = {spec.name: spec for spec in (AU_TRACK, MOTION, SPLATS, HEAD_TEMPLATE, AVATAR)}
 
 
 @dataclass

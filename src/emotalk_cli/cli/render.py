@@ -2,6 +2,12 @@
 
 Examples:
 
+  emotalk render --au AU12=0.8,AU6=0.6 -o smile.png
+
+  emotalk render --arkit jawOpen=1,eyeBlinkLeft=1 --yaw 20 -o wink.png
+
+  emotalk render --motion motion.safetensors --audio a.wav -o out.mp4
+
   emotalk render --avatar examples/scene.ply -o scene.png
 
   emotalk render --avatar examples/scene.ply --audio examples/hello.wav --orbit 60 -o out.mp4
@@ -10,8 +16,10 @@ Examples:
 
   emotalk render --avatar examples/scene.ply --motion motion.safetensors --audio a.wav -o out.mp4
 
-A .ply in the standard 3D Gaussian Splatting layout renders as a static scene; a motion file
-moves it rigidly by its head pose. Frames stream into ffmpeg (h264, yuv420p; aac audio cut to
+Without --avatar the default avatar in weights/ is used. A rigged avatar (.safetensors from
+fit-avatar) follows the motion's expression, gaze and head pose; --au and --arkit set (or, with a
+motion, add) an expression. A .ply in the standard 3D Gaussian Splatting layout renders as a static
+scene; a motion file moves it rigidly by its head pose. Frames stream into ffmpeg (h264, yuv420p; aac audio cut to
 the shorter of audio and video).
 """
 
@@ -24,17 +32,19 @@ from typing import Optional
 
 import typer
 
-from emotalk_cli.cli.common import progress, reported_errors, stderr
+from emotalk_cli.cli.common import parse_assignments, progress, reported_errors, stderr
 from emotalk_cli.errors import EmotalkError
 
 DEFAULT_DURATION = 4.0  # seconds rendered when neither motion nor audio sets the length
 
 
 def render(
-    avatar: Path = typer.Option(..., "--avatar", "-a", help="Scene to render: a 3DGS .ply or an emotalk .safetensors."),
+    avatar: Optional[Path] = typer.Option(None, "--avatar", "-a", help="Avatar (.safetensors) or 3DGS .ply scene [default: weights/default_avatar.safetensors]."),
     output: Path = typer.Option(..., "--output", "-o", help="Output: .mp4 (video) or .png (first frame as a still)."),
     motion: Optional[Path] = typer.Option(None, "--motion", "-m", help="Motion file (emotalk.motion) to drive the head."),
     audio: Optional[Path] = typer.Option(None, "--audio", help="Audio to mux into the video (wav, flac, ogg)."),
+    au: Optional[str] = typer.Option(None, "--au", help="Expression as action units, e.g. AU12=0.8,AU6=0.6 (intensities 0..1)."),
+    arkit: Optional[str] = typer.Option(None, "--arkit", help="Expression as ARKit blendshapes, e.g. jawOpen=1,eyeBlinkLeft=1."),
     size: int = typer.Option(512, "--size", help="Square frame size in pixels (even)."),
     width: Optional[int] = typer.Option(None, "--width", help="Frame width, overriding --size."),
     height: Optional[int] = typer.Option(None, "--height", help="Frame height, overriding --size."),
@@ -53,11 +63,11 @@ def render(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress on stderr."),
 ) -> None:
     with reported_errors():
-        _render(avatar, output, motion, audio, width or size, height or size, fps, duration, yaw, pitch, orbit,
+        _render(avatar, output, motion, audio, au, arkit, width or size, height or size, fps, duration, yaw, pitch, orbit,
                 fov, distance, up, background, backend, device, force, quiet)
 
 
-def _render(avatar, output, motion, audio, width, height, fps, duration, yaw, pitch, orbit,
+def _render(avatar, output, motion, audio, au, arkit, width, height, fps, duration, yaw, pitch, orbit,
             fov, distance, up, background, backend, device, force, quiet) -> None:
     import torch
 
@@ -65,9 +75,9 @@ def _render(avatar, output, motion, audio, width, height, fps, duration, yaw, pi
     from emotalk_cli.audio.io import audio_info
     from emotalk_cli.device import resolve_device
     from emotalk_cli.render.rasterize import BACKENDS
-    from emotalk_cli.render.frames import ViewOptions, render_scene
+    from emotalk_cli.avatar import Avatar
+    from emotalk_cli.render.frames import ViewOptions, render_avatar, render_scene
     from emotalk_cli.render.video import IMAGE_SUFFIXES, VIDEO_SUFFIXES, VideoWriter, check_frame_size, write_png
-    from emotalk_cli.splats.io import load_splats
 
     started = time.perf_counter()
     suffix = output.suffix.lower()
@@ -81,24 +91,25 @@ def _render(avatar, output, motion, audio, width, height, fps, duration, yaw, pi
     view = ViewOptions(width=width, height=height, fov=fov, yaw=yaw, pitch=pitch, orbit=orbit,
                        distance=distance, up=up, background=_parse_background(background))
     torch_device = resolve_device(device)
-    splats = load_splats(avatar)
+    expression = _static_expression(au, arkit)
+    subject = _load_subject(avatar)
 
-    rotation = translation = None
+    channels = None  # motion channels, resampled to the output frame rate below
     motion_fps = None
     if motion is not None:
         loaded = artifacts.load_artifact(motion, artifacts.MOTION)
         motion_fps = float(loaded.meta.get("fps", 25.0))
-        rotation, translation = loaded.tensors["head_rotation"], loaded.tensors["head_translation"]
+        channels = loaded.tensors
     fps = fps if fps is not None else (motion_fps or 25.0)
     if not 1 <= fps <= 240:
         raise EmotalkError(f"--fps {fps} is out of range: use 1 to 240")
     sound = audio_info(audio) if audio is not None else None
 
-    if rotation is not None:
-        motion_seconds = rotation.shape[0] / motion_fps
-        num_frames = max(1, round(motion_seconds * fps))
-        index = torch.clamp((torch.arange(num_frames) * motion_fps / fps).long(), max=rotation.shape[0] - 1)
-        rotation, translation = rotation[index], translation[index]  # resampled to the output rate
+    if channels is not None:
+        length = channels["arkit"].shape[0]
+        num_frames = max(1, round(length / motion_fps * fps))
+        index = torch.clamp((torch.arange(num_frames) * motion_fps / fps).long(), max=length - 1)
+        channels = {name: tensor[index] for name, tensor in channels.items()}  # nearest earlier frame
     elif sound is not None:
         num_frames = max(1, math.ceil(sound.seconds * fps - 1e-6))
     else:
@@ -109,7 +120,21 @@ def _render(avatar, output, motion, audio, width, height, fps, duration, yaw, pi
     if suffix in IMAGE_SUFFIXES:
         num_frames = 1
 
-    frames = render_scene(splats, view, num_frames, rotation, translation, backend=backend, device=torch_device)
+    if channels is None:
+        channels = {"arkit": torch.zeros(num_frames, 52), "head_rotation": torch.zeros(num_frames, 3),
+                    "head_translation": torch.zeros(num_frames, 3), "gaze": torch.zeros(num_frames, 2)}
+    channels = {name: tensor[:num_frames] for name, tensor in channels.items()}
+    if isinstance(subject, Avatar):
+        if expression is not None:
+            channels["arkit"] = (channels["arkit"] + expression).clamp(0.0, 1.0)
+        frames = render_avatar(subject, view, channels["arkit"], channels["head_rotation"],
+                               channels["head_translation"], channels["gaze"], backend=backend, device=torch_device)
+    else:
+        if expression is not None:
+            raise EmotalkError(f"{avatar} is a static Gaussian scene, not a rigged avatar: --au/--arkit need an "
+                               "avatar (emotalk fit-avatar, or leave out --avatar for the default one)")
+        frames = render_scene(subject, view, num_frames, channels["head_rotation"], channels["head_translation"],
+                              backend=backend, device=torch_device)
     if suffix in IMAGE_SUFFIXES:
         write_png(output, next(frames), overwrite=force)
     else:
@@ -121,7 +146,39 @@ def _render(avatar, output, motion, audio, width, height, fps, duration, yaw, pi
     if not quiet:
         seconds = time.perf_counter() - started
         stderr.print(f"wrote {output} ({num_frames} frame{'s' * (num_frames != 1)}, {width}x{height}, "
-                     f"{len(splats)} Gaussians) in {seconds:.1f} s", markup=False)
+                     f"{len(subject)} Gaussians) in {seconds:.1f} s", markup=False)
+
+
+def _load_subject(path: Optional[Path]):
+    """An Avatar (rigged .safetensors, the default when `path` is None) or static Splats (.ply / splats file)."""
+    from emotalk_cli.avatar import DEFAULT_AVATAR, is_avatar_file, load_avatar
+    from emotalk_cli.splats.io import load_splats
+
+    if path is None:
+        if not DEFAULT_AVATAR.is_file():
+            raise EmotalkError(f"the default avatar {DEFAULT_AVATAR} is missing: run `make weights-avatar`, or give --avatar")
+        return load_avatar(DEFAULT_AVATAR)
+    if path.suffix.lower() == ".safetensors" and is_avatar_file(path):
+        return load_avatar(path)
+    return load_splats(path)
+
+
+def _static_expression(au: Optional[str], arkit: Optional[str]):
+    """ARKit weights [52] from --au and --arkit (summed, clamped), or None when neither is given."""
+    from emotalk_cli import facs
+
+    if au is None and arkit is None:
+        return None
+    try:
+        weights = facs.au_to_arkit(facs.au_vector(parse_assignments(au, "--au"))) if au else facs.arkit_vector({})
+        if arkit:
+            weights = weights + facs.arkit_vector(parse_assignments(arkit, "--arkit"))
+    except ValueError as err:
+        raise EmotalkError(str(err)) from None
+    for name, value in (parse_assignments(au or "", "--au") | parse_assignments(arkit or "", "--arkit")).items():
+        if not 0.0 <= value <= 1.0:
+            raise EmotalkError(f"{name}={value}: intensities go from 0 to 1")
+    return weights.clamp(0.0, 1.0)
 
 
 def _parse_background(text: str) -> tuple[float, float, float]:

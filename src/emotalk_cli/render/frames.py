@@ -4,7 +4,7 @@ optionally moved rigidly by a motion file's head pose. Frames come out one by on
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterator
 
 import numpy as np
@@ -43,9 +43,19 @@ def subject_bounds(means: Tensor) -> tuple[Tensor, float]:
     return centre, max(radius, 1e-6)
 
 
-def camera_path(splats: Splats, view: ViewOptions, num_frames: int) -> tuple[Tensor, Tensor]:
-    """Viewmats [F, 4, 4] and Ks [F, 3, 3] for `num_frames` frames."""
-    centre, radius = subject_bounds(splats.means.detach().cpu())
+def view_scale(framing: dict, view: ViewOptions) -> float:
+    """Distance factor that keeps a framing made for field of view framing['fov'] at view.fov."""
+    import math
+
+    fov = float(framing.get("fov", view.fov))
+    return math.tan(math.radians(fov) / 2) / math.tan(math.radians(view.fov) / 2)
+
+
+def camera_path(splats: Splats, view: ViewOptions, num_frames: int, centre: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """Viewmats [F, 4, 4] and Ks [F, 3, 3] for `num_frames` frames, looking at `centre` [3]
+    (default: the middle of the bulk of the Gaussians)."""
+    bulk_centre, radius = subject_bounds(splats.means.detach().cpu())
+    centre = bulk_centre if centre is None else centre
     distance = view.distance if view.distance is not None else cameras.frame_distance(radius, view.fov)
     if distance <= 0:
         raise RenderError(f"camera distance {distance} must be positive")
@@ -101,3 +111,44 @@ def render_scene(
             )
             for frame in to_uint8(rgb):
                 yield frame
+
+
+def render_avatar(
+    avatar,  # emotalk_cli.avatar.Avatar
+    view: ViewOptions,
+    arkit: Tensor,  # [T, 52] blendshape weights per frame
+    head_rotation: Tensor,  # [T, 3] axis-angle radians
+    head_translation: Tensor,  # [T, 3] metres
+    gaze: Tensor,  # [T, 2] yaw, pitch radians
+    backend: str = "auto",
+    device: torch.device | str = "cpu",
+    batch: int = 8,
+) -> Iterator[np.ndarray]:
+    """Yield T frames, uint8 [H, W, 3], of the rigged avatar posed per frame.
+
+    The camera is framed on the avatar at rest, so head motion moves the head within the frame."""
+    from emotalk_cli.avatar import neutral_splats, pose_gaussians
+
+    num_frames = arkit.shape[0]
+    if num_frames <= 0:
+        raise RenderError("nothing to render: the clip has no frames")
+    framing = avatar.meta.get("default_view", {})
+    if view.distance is None and "distance" in framing:  # the avatar's own portrait framing
+        view = replace(view, distance=float(framing["distance"]) * view_scale(framing, view))
+    centre = torch.tensor(framing["target"]) if "target" in framing else None
+    viewmats, Ks = camera_path(neutral_splats(avatar), view, num_frames, centre=centre)
+    avatar = avatar.to(device)
+    background = torch.tensor(view.background, dtype=torch.float32, device=device)
+    with torch.no_grad():
+        for start in range(0, num_frames, batch):
+            stop = min(num_frames, start + batch)
+            means, quats, scales = pose_gaussians(
+                avatar, *(x[start:stop].to(device).float() for x in (arkit, head_rotation, head_translation, gaze))
+            )
+            for i in range(stop - start):
+                rgb, _ = rasterize(
+                    means[i], quats[i], scales[i], avatar.opacities, avatar.sh,
+                    viewmats[start + i : start + i + 1].to(device), Ks[start + i : start + i + 1].to(device),
+                    view.width, view.height, sh_degree=avatar.sh_degree, background=background, backend=backend,
+                )
+                yield to_uint8(rgb[0])

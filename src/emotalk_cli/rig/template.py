@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 
 from emotalk_cli import facs
-from emotalk_cli.artifacts import FormatSpec, TensorSpec, load_artifact
+from emotalk_cli.artifacts import HEAD_TEMPLATE, load_artifact
 from emotalk_cli.errors import ArtifactError
 
 #: Parts of the template, in label order (vertex_part / face_part hold indices into this tuple).
@@ -34,28 +34,6 @@ PART_NAMES: tuple[str, ...] = (
     "eyelashes",
 )
 NUM_SHAPES = len(facs.ARKIT_NAMES)
-
-HEAD_TEMPLATE = FormatSpec(
-    name="emotalk.head_template",
-    version=1,
-    made_by="python scripts/build_head_template.py --out weights/head_template.safetensors",
-    tensors={
-        "vertices": TensorSpec(("V", 3)),  # rest positions, metres, head frame
-        "faces": TensorSpec(("F", 3), torch.int32),  # triangles, counter-clockwise seen from outside
-        "vertex_part": TensorSpec(("V",), torch.int32),  # index into PART_NAMES
-        "face_part": TensorSpec(("F",), torch.int32),  # index into PART_NAMES
-        "blendshapes": TensorSpec((NUM_SHAPES, "V", 3), torch.float16),  # metres per unit weight, ARKIT_NAMES order
-        "eye_centres": TensorSpec((2, 3)),  # eyeball rotation centres (left, right), metres
-        "eye_look": TensorSpec((NUM_SHAPES, 2, 2)),  # eye (yaw, pitch) radians per unit weight [shape, eye]
-        "neck_pivot": TensorSpec((3,)),  # head rotation centre (base of the neck), metres
-        "neck_weight": TensorSpec(("V",), value_range=(0.0, 1.0)),  # share of the head rotation per vertex
-    },
-    optional={
-        "base_vertex_index": TensorSpec(("V",), torch.int32),  # vertex index in the MakeHuman base mesh
-    },
-    nonempty=("V", "F"),
-)
-
 
 def default_template_path() -> Path:
     """weights/head_template.safetensors of this source tree."""
@@ -121,8 +99,12 @@ def load_head_template(path: str | Path | None = None, device: torch.device | st
     """
     source = Path(path) if path is not None else default_template_path()
     artifact = load_artifact(source, HEAD_TEMPLATE)
-    t, meta = artifact.tensors, artifact.meta
-    hint = f"; rebuild it: {HEAD_TEMPLATE.made_by}"
+    return template_from_tensors(artifact.tensors, artifact.meta, source, HEAD_TEMPLATE.made_by).to(device)
+
+
+def template_from_tensors(t: dict[str, Tensor], meta: dict, source: Path, made_by: str) -> HeadTemplate:
+    """Check the rig tensors of a loaded head template or avatar file and build the HeadTemplate."""
+    hint = f"; rebuild it: {made_by}"
     part_names = tuple(meta.get("part_names", ()))
     if part_names != PART_NAMES:
         raise ArtifactError(f"{source}: parts {list(part_names)} differ from this emotalk's {list(PART_NAMES)}{hint}")
@@ -141,7 +123,7 @@ def load_head_template(path: str | Path | None = None, device: torch.device | st
     landmarks = {str(k): int(v) for k, v in meta.get("landmarks", {}).items()}
     if any(not 0 <= v < num_v for v in landmarks.values()):
         raise ArtifactError(f"{source}: a landmark indexes a vertex outside [0, {num_v}){hint}")
-    template = HeadTemplate(
+    return HeadTemplate(
         vertices=t["vertices"].float(),
         faces=faces,
         vertex_part=t["vertex_part"].long(),
@@ -155,4 +137,3 @@ def load_head_template(path: str | Path | None = None, device: torch.device | st
         landmarks=landmarks,
         meta=meta,
     )
-    return template.to(device)

@@ -1,0 +1,137 @@
+"""An avatar: a rigged head (mesh, ARKit blendshapes, eyes, neck) with Gaussians bound to its
+triangles, so expression, gaze and head pose move them (GaussianAvatars, Qian et al. CVPR 2024).
+
+    avatar = load_avatar("weights/default_avatar.safetensors")
+    means, quats, scales = pose_gaussians(avatar, arkit [T, 52], head_rotation [T, 3],
+                                          head_translation [T, 3], gaze [T, 2])  # each [T, N, .]
+
+The file (format emotalk.avatar, see artifacts.AVATAR) holds the avatar's own rig, so it renders
+on its own; the rig convention is that of `rig.deform.pose_vertices`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from emotalk_cli import artifacts, facs
+from emotalk_cli.errors import ArtifactError
+from emotalk_cli.rig.deform import pose_vertices
+from emotalk_cli.rig.template import PART_NAMES, HeadTemplate, template_from_tensors
+from emotalk_cli.splats.binding import BoundGaussians, bind_to_world
+from emotalk_cli.splats.gaussians import Splats
+
+DEFAULT_AVATAR = Path(__file__).resolve().parents[2] / "weights" / "default_avatar.safetensors"
+
+
+@dataclass
+class Avatar:
+    template: HeadTemplate  # the rig, with this person's identity shape in its rest vertices
+    gaussians: BoundGaussians  # [N] bound to template.faces
+    opacities: Tensor  # [N] in [0, 1]
+    sh: Tensor  # [N, K, 3] spherical-harmonic colour coefficients
+    meta: dict  # provenance: how it was made, from what
+
+    def __len__(self) -> int:
+        return len(self.gaussians)
+
+    @property
+    def sh_degree(self) -> int:
+        return int(round(self.sh.shape[1] ** 0.5)) - 1
+
+    def to(self, device: torch.device | str) -> "Avatar":
+        g = self.gaussians
+        return Avatar(
+            self.template.to(device),
+            BoundGaussians(g.parent.to(device), g.local_means.to(device), g.local_quats.to(device),
+                           g.local_log_scales.to(device)),
+            self.opacities.to(device),
+            self.sh.to(device),
+            self.meta,
+        )
+
+
+def pose_gaussians(
+    avatar: Avatar,
+    arkit: Tensor,  # [T, 52] blendshape weights
+    head_rotation: Tensor,  # [T, 3] axis-angle radians about the neck pivot
+    head_translation: Tensor,  # [T, 3] metres
+    gaze: Tensor,  # [T, 2] yaw, pitch radians
+) -> tuple[Tensor, Tensor, Tensor]:
+    """World means [T, N, 3], quats [T, N, 4] (w, x, y, z) and scales [T, N, 3] of the posed avatar."""
+    vertices = pose_vertices(avatar.template, arkit, head_rotation, head_translation, gaze)
+    g = avatar.gaussians
+    return bind_to_world(vertices, avatar.template.faces, g.parent, g.local_means, g.local_quats, g.local_log_scales)
+
+
+def neutral_splats(avatar: Avatar) -> Splats:
+    """The avatar at rest (neutral expression, no pose) as plain world-space Splats (e.g. for .ply export)."""
+    zeros = torch.zeros(1, len(facs.ARKIT_NAMES))
+    means, quats, scales = pose_gaussians(avatar, zeros, torch.zeros(1, 3), torch.zeros(1, 3), torch.zeros(1, 2))
+    return Splats(means[0], quats[0], scales[0], avatar.opacities, avatar.sh)
+
+
+def save_avatar(path: str | os.PathLike, avatar: Avatar, meta: dict, overwrite: bool = False) -> None:
+    """Write an avatar file atomically; `meta` records how it was made (command, options, sources)."""
+    t, g = avatar.template, avatar.gaussians
+    tensors = {
+        "vertices": t.vertices,
+        "faces": t.faces.int(),
+        "vertex_part": t.vertex_part.int(),
+        "face_part": t.face_part.int(),
+        "blendshapes": t.blendshapes.half(),
+        "eye_centres": t.eye_centres,
+        "eye_look": t.eye_look,
+        "neck_pivot": t.neck_pivot,
+        "neck_weight": t.neck_weight,
+        "gaussian_parent": g.parent.int(),
+        "gaussian_means": g.local_means,
+        "gaussian_quats": g.local_quats,
+        "gaussian_log_scales": g.local_log_scales,
+        "gaussian_opacities": avatar.opacities,
+        "gaussian_sh": avatar.sh,
+    }
+    rig_meta = {
+        "part_names": list(t.part_names),
+        "blendshape_names": list(facs.ARKIT_NAMES),
+        "landmarks": t.landmarks,
+        "units": "metres",
+        "axes": "+x head's left, +y up, +z out of the face",
+    }
+    artifacts.save_artifact(path, artifacts.AVATAR, tensors, {**rig_meta, **meta}, overwrite=overwrite)
+
+
+def load_avatar(path: str | os.PathLike | None = None) -> Avatar:
+    """Read and validate an avatar file (default: the shipped one)."""
+    source = Path(path) if path is not None else DEFAULT_AVATAR
+    loaded = artifacts.load_artifact(source, artifacts.AVATAR)
+    t = loaded.tensors
+    template = template_from_tensors(t, loaded.meta, source, artifacts.AVATAR.made_by)
+    parent = t["gaussian_parent"].long()
+    if parent.min() < 0 or parent.max() >= template.faces.shape[0]:
+        raise ArtifactError(f"{source}: gaussian_parent indexes triangles outside [0, {template.faces.shape[0]}); "
+                            f"remake it: {artifacts.AVATAR.made_by}")
+    k = t["gaussian_sh"].shape[1]
+    if k not in (1, 4, 9, 16):
+        raise ArtifactError(f"{source}: gaussian_sh has K={k} coefficients, expected 1, 4, 9 or 16")
+    gaussians = BoundGaussians(parent, t["gaussian_means"], t["gaussian_quats"], t["gaussian_log_scales"])
+    return Avatar(template, gaussians, t["gaussian_opacities"], t["gaussian_sh"], loaded.meta)
+
+
+def is_avatar_file(path: str | os.PathLike) -> bool:
+    """True when `path` is a safetensors file whose metadata says emotalk.avatar."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            return (handle.metadata() or {}).get("format") == artifacts.AVATAR.name
+    except Exception:  # unreadable files are reported by the loader that is tried next
+        return False
+
+
+__all__ = ["Avatar", "DEFAULT_AVATAR", "PART_NAMES", "is_avatar_file", "load_avatar", "neutral_splats",
+           "pose_gaussians", "save_avatar"]
