@@ -161,3 +161,15 @@ def test_bad_expression_is_one_line(tmp_path, option, message):
 def test_expression_on_a_static_scene_is_refused(tmp_path, scene):
     result = run("render", "--avatar", str(scene), "--au", "AU12=1", "-o", str(tmp_path / "x.png"))
     assert result.exit_code == 1 and "not a rigged avatar" in result.output
+
+
+def test_ply_export_of_the_avatar_opens_as_a_scene(tmp_path):
+    from emotalk_cli.splats.ply import load_ply
+
+    out = tmp_path / "avatar.ply"
+    result = run("render", "--arkit", "jawOpen=1", "-o", str(out), "--quiet")
+    assert result.exit_code == 0, result.output
+    splats = load_ply(out)
+    assert len(splats) > 1000
+    still = tmp_path / "still.png"
+    assert run("render", "--avatar", str(out), "-o", str(still), "--size", "64", "--quiet").exit_code == 0

@@ -10,6 +10,8 @@ Examples:
 
   emotalk render --avatar examples/scene.ply -o scene.png
 
+  emotalk render --avatar avatar.safetensors -o avatar.ply     (3DGS .ply for other splat viewers)
+
   emotalk render --avatar examples/scene.ply --audio examples/hello.wav --orbit 60 -o out.mp4
 
   emotalk render --avatar scene.ply --up -y --orbit 360 --duration 8 --size 1024 -o turn.mp4
@@ -81,8 +83,9 @@ def _render(avatar, output, motion, audio, au, arkit, width, height, fps, durati
 
     started = time.perf_counter()
     suffix = output.suffix.lower()
-    if suffix not in VIDEO_SUFFIXES + IMAGE_SUFFIXES:
-        raise EmotalkError(f"-o {output}: unknown output type {suffix or '(none)'}: end it in .mp4 for video or .png for a still")
+    if suffix not in VIDEO_SUFFIXES + IMAGE_SUFFIXES + (".ply",):
+        raise EmotalkError(f"-o {output}: unknown output type {suffix or '(none)'}: end it in .mp4 for video, "
+                           ".png for a still or .ply for the Gaussians")
     if output.exists() and not force:
         raise EmotalkError(f"{output} already exists: pass --force to overwrite it, or choose another -o")
     if backend not in BACKENDS:
@@ -117,16 +120,21 @@ def _render(avatar, output, motion, audio, au, arkit, width, height, fps, durati
         if seconds <= 0:
             raise EmotalkError(f"--duration {seconds} must be positive")
         num_frames = max(1, round(seconds * fps))
-    if suffix in IMAGE_SUFFIXES:
+    if suffix in IMAGE_SUFFIXES + (".ply",):
         num_frames = 1
 
     if channels is None:
         channels = {"arkit": torch.zeros(num_frames, 52), "head_rotation": torch.zeros(num_frames, 3),
                     "head_translation": torch.zeros(num_frames, 3), "gaze": torch.zeros(num_frames, 2)}
     channels = {name: tensor[:num_frames] for name, tensor in channels.items()}
+    if isinstance(subject, Avatar) and expression is not None:
+        channels["arkit"] = (channels["arkit"] + expression).clamp(0.0, 1.0)
+    if suffix == ".ply":
+        _export_ply(subject, channels, output, force)
+        if not quiet:
+            stderr.print(f"wrote {output} ({len(subject)} Gaussians, the first frame's pose)", markup=False)
+        return
     if isinstance(subject, Avatar):
-        if expression is not None:
-            channels["arkit"] = (channels["arkit"] + expression).clamp(0.0, 1.0)
         frames = render_avatar(subject, view, channels["arkit"], channels["head_rotation"],
                                channels["head_translation"], channels["gaze"], backend=backend, device=torch_device)
     else:
@@ -147,6 +155,20 @@ def _render(avatar, output, motion, audio, au, arkit, width, height, fps, durati
         seconds = time.perf_counter() - started
         stderr.print(f"wrote {output} ({num_frames} frame{'s' * (num_frames != 1)}, {width}x{height}, "
                      f"{len(subject)} Gaussians) in {seconds:.1f} s", markup=False)
+
+
+def _export_ply(subject, channels: dict, output: Path, force: bool) -> None:
+    """Write the subject's Gaussians at the first frame (an avatar posed, a scene as it is) as a 3DGS .ply."""
+    from emotalk_cli.avatar import Avatar, pose_gaussians
+    from emotalk_cli.splats.gaussians import Splats
+    from emotalk_cli.splats.ply import save_ply
+
+    if isinstance(subject, Avatar):
+        first = {name: tensor[:1] for name, tensor in channels.items()}
+        means, quats, scales = pose_gaussians(subject, first["arkit"], first["head_rotation"],
+                                              first["head_translation"], first["gaze"])
+        subject = Splats(means[0], quats[0], scales[0], subject.opacities, subject.sh)
+    save_ply(output, subject, overwrite=force)
 
 
 def _load_subject(path: Optional[Path]):
