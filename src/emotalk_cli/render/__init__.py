@@ -1,0 +1,1 @@
+"""Gaussian-splatting rendering: `rasterize()` with gsplat (CUDA), fast CPU and reference backends."""

@@ -1,0 +1,111 @@
+"""`rasterize()`: render 3D Gaussians into pinhole cameras with one of three interchangeable backends.
+
+Every backend follows `gsplat.rasterization(..., packed=False, near_plane=0.01, far_plane=1e10,
+eps2d=0.3, radius_clip=0, rasterize_mode="classic", camera_model="pinhole")` of gsplat 1.5.3:
+
+- "gsplat": gsplat's CUDA kernels (CUDA tensors only);
+- "cpu": our numba rasterizer (`cpu_fast.py`), differentiable, matches the reference to ~1e-5;
+- "reference": plain torch (`reference.py`), slow, differentiable by autograd: the yardstick;
+- "auto": "gsplat" for CUDA tensors, else "cpu".
+"""
+
+from __future__ import annotations
+
+from torch import Tensor
+
+from emotalk_cli.errors import RenderError
+from emotalk_cli.render.sh import MAX_SH_DEGREE
+
+BACKENDS = ("auto", "gsplat", "cpu", "reference")
+
+
+class RasterizeInputError(RenderError, ValueError):
+    """Bad arguments to `rasterize` (a ValueError for library callers, a RenderError for the CLI)."""
+
+
+def _check_shape(name: str, t: Tensor, expected: tuple[int | None, ...], hint: str) -> None:
+    if not isinstance(t, Tensor):
+        raise RasterizeInputError(f"{name} must be a torch.Tensor {hint}, got {type(t).__name__}")
+    ok = t.dim() == len(expected) and all(e is None or e == s for e, s in zip(expected, t.shape))
+    if not ok:
+        raise RasterizeInputError(f"{name} must have shape {hint}, got {list(t.shape)}")
+
+
+def _validate(means, quats, scales, opacities, colors, viewmats, Ks, width, height, sh_degree, background, backend):
+    if backend not in BACKENDS:
+        raise RasterizeInputError(f"unknown backend {backend!r}: use one of {', '.join(BACKENDS)}")
+    for name, v in (("width", width), ("height", height)):
+        if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+            raise RasterizeInputError(f"{name} must be a positive int, got {v!r}")
+    _check_shape("means", means, (None, 3), "[N, 3]")
+    n = means.shape[0]
+    _check_shape("quats", quats, (n, 4), f"[N={n}, 4]")
+    _check_shape("scales", scales, (n, 3), f"[N={n}, 3]")
+    _check_shape("opacities", opacities, (n,), f"[N={n}]")
+    if sh_degree is None:
+        _check_shape("colors", colors, (n, 3), f"[N={n}, 3] (RGB; pass sh_degree for SH coefficients)")
+    else:
+        if isinstance(sh_degree, bool) or not isinstance(sh_degree, int) or not 0 <= sh_degree <= MAX_SH_DEGREE:
+            raise RasterizeInputError(f"sh_degree must be an int in 0..{MAX_SH_DEGREE} or None, got {sh_degree!r}")
+        k = (sh_degree + 1) ** 2
+        _check_shape("colors", colors, (n, None, 3), f"[N={n}, K>={k}, 3] (SH coefficients)")
+        if colors.shape[1] < k:
+            raise RasterizeInputError(f"colors must have shape [N={n}, K>={k}, 3] for sh_degree {sh_degree}, got {list(colors.shape)}")
+    _check_shape("viewmats", viewmats, (None, 4, 4), "[C, 4, 4]")
+    c = viewmats.shape[0]
+    if c == 0:
+        raise RasterizeInputError("viewmats must hold at least one camera, got shape [0, 4, 4]")
+    _check_shape("Ks", Ks, (c, 3, 3), f"[C={c}, 3, 3]")
+    if background is not None:
+        _check_shape("background", background, (3,), "[3]")
+    tensors = [means, quats, scales, opacities, colors, viewmats, Ks] + ([] if background is None else [background])
+    if len({t.device for t in tensors}) != 1:
+        raise RasterizeInputError(f"all tensors must be on one device, got {sorted({str(t.device) for t in tensors})}")
+    if any(not t.is_floating_point() for t in tensors):
+        raise RasterizeInputError("all tensors must be floating point")
+
+
+def rasterize(
+    means: Tensor,  # [N, 3] world positions
+    quats: Tensor,  # [N, 4] rotations (w, x, y, z), any norm (normalised inside)
+    scales: Tensor,  # [N, 3] linear standard deviations
+    opacities: Tensor,  # [N] in [0, 1]
+    colors: Tensor,  # [N, 3] RGB, or [N, K, 3] SH coefficients when sh_degree is given
+    viewmats: Tensor,  # [C, 4, 4] world-to-camera, OpenCV convention (x right, y down, z forward)
+    Ks: Tensor,  # [C, 3, 3] pinhole intrinsics
+    width: int,
+    height: int,
+    sh_degree: int | None = None,  # as gsplat: colours = clamp_min(SH(dirs) + 0.5, 0)
+    background: Tensor | None = None,  # [3], added as T * background
+    backend: str = "auto",  # "auto" (gsplat on CUDA tensors, else "cpu"), "gsplat", "cpu", "reference"
+) -> tuple[Tensor, Tensor]:  # rgb [C, H, W, 3], alpha [C, H, W, 1]
+    """Render N Gaussians into C cameras; differentiable w.r.t. the Gaussians and viewmats.
+
+    Raises RasterizeInputError (a ValueError) on bad shapes, devices or options.
+    """
+    _validate(means, quats, scales, opacities, colors, viewmats, Ks, width, height, sh_degree, background, backend)
+    if backend == "auto":
+        backend = "gsplat" if means.is_cuda else "cpu"
+    args = (means, quats, scales, opacities, colors, viewmats, Ks, width, height)
+
+    if backend == "gsplat":
+        if not means.is_cuda:
+            raise RasterizeInputError(f"backend 'gsplat' needs CUDA tensors, got {means.device}: use backend 'cpu'")
+        from emotalk_cli.render.gsplat_backend import rasterize_gsplat
+
+        return rasterize_gsplat(*args, sh_degree=sh_degree, background=background)
+
+    # CPU backends: compute on the CPU, hand results back on the inputs' device (autograd-friendly).
+    device = means.device
+    if device.type != "cpu":
+        args = tuple(a.cpu() if isinstance(a, Tensor) else a for a in args)
+        background = None if background is None else background.cpu()
+    if backend == "cpu":
+        from emotalk_cli.render.cpu_fast import rasterize_cpu as impl
+    else:
+        from emotalk_cli.render.reference import rasterize_reference as impl
+    rgb, alpha = impl(*args, sh_degree=sh_degree, background=background)
+    return rgb.to(device), alpha.to(device)
+
+
+__all__ = ["BACKENDS", "RasterizeInputError", "rasterize"]
