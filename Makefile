@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test bench eval examples weights weights-head weights-landmarks weights-avatar weights-text2au eval-text2au clean
+.PHONY: setup demo test bench eval examples weights weights-head weights-landmarks weights-avatar weights-text2au eval-text2au eval-avatar clean
 
 setup: $(STAMP)
 
@@ -31,7 +31,11 @@ bench: setup
 	$(PY) benchmarks/bench_render.py
 	$(PY) benchmarks/bench_cli.py
 
-eval: setup eval-text2au
+eval: setup eval-text2au eval-avatar
+
+# Can MediaPipe read the default avatar's expressions (frontal and +-20 degrees)?
+eval-avatar: setup
+	$(PY) evals/eval_readability.py
 
 examples: setup
 	$(PY) scripts/make_examples.py

@@ -16,11 +16,13 @@ The model file `face_landmarker.task` is not in any mediapipe wheel; it comes fr
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Literal
+from typing import Iterable, Iterator, Literal
 
 import numpy as np
 
@@ -166,6 +168,22 @@ def _check_face(track: FaceTrack | None, where: str, min_face_px: int) -> FaceTr
     return track
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """MediaPipe's C++ side (glog, TFLite) prints start-up chatter straight to file descriptor 2,
+    which no Python setting silences; point fd 2 at /dev/null while it runs, then restore it."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def track_image(
     rgb: np.ndarray,  # [H, W, 3] uint8
     model_path: str | os.PathLike | None = None,
@@ -178,7 +196,9 @@ def track_image(
 
     rgb = _check_rgb(rgb, "the image")
     model = resolve_model_path(model_path)
-    with vision.FaceLandmarker.create_from_options(_options(model, video=False, num_faces=num_faces)) as landmarker:
+    with _native_stderr_silenced(), vision.FaceLandmarker.create_from_options(
+        _options(model, video=False, num_faces=num_faces)
+    ) as landmarker:
         result = landmarker.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb))
     height, width = rgb.shape[:2]
     return _check_face(_largest_face(result, width, height, 0, 0), "the image", min_face_px)
@@ -203,7 +223,9 @@ def track_frames(
     model = resolve_model_path(model_path)
     tracks: list[FaceTrack] = []
     size = None
-    with vision.FaceLandmarker.create_from_options(_options(model, video=True, num_faces=num_faces)) as landmarker:
+    with _native_stderr_silenced(), vision.FaceLandmarker.create_from_options(
+        _options(model, video=True, num_faces=num_faces)
+    ) as landmarker:
         for index, frame in enumerate(frames):
             frame = _check_rgb(frame, f"frame {index}")
             if size is None:
