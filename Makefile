@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test bench eval examples weights weights-head weights-landmarks weights-avatar weights-text2au eval-text2au eval-avatar clean
+.PHONY: setup demo test bench eval examples weights weights-head weights-landmarks weights-avatar weights-text2au eval-text2au eval-avatar corpus clean
 
 setup: $(STAMP)
 
@@ -60,6 +60,11 @@ weights-text2au: setup
 
 eval-text2au: setup
 	$(PY) -m emotalk_cli.text2au.evaluate --weights weights/text2au.safetensors
+
+# The speech-motion training corpus: TTS voices (flite, espeak-ng in 8 languages) with phone timings,
+# coarticulated visemes, emotion AU layers, blinks, head motion; held-out voices form the eval split.
+corpus: setup
+	$(PY) -m emotalk_cli.motion.corpus --out build/corpus --sentences 2000 --seed 0
 
 clean:
 	rm -rf out .pytest_cache
