@@ -5,15 +5,18 @@ Same results as `reference.py` (gsplat 1.5.3's rules) to float32 rounding. Layou
 1. `project_gaussians` (torch, differentiable) gives means2d, conics, depths, radii per camera
    when gradients are wanted; for inference `_project` does the same in one numba pass.
 2. `_bin` (numba, serial): visible (camera, Gaussian) pairs sorted by depth with a stable LSD
-   radix sort of the float bits, then a counting sort into 16x16 tiles, so every tile's list is
-   in (depth, index) order like gsplat's sorted intersection keys. Gaussian parameters are packed
-   in depth order (`params`) so tile lists read memory mostly forwards.
-3. `_forward` / `_backward` (numba, parallel over tiles): one tile row of 16 pixels at a time in
-   SIMD lanes; a per-lane `done` mask for gsplat's per-pixel early stop; a polynomial exp
-   (the libm call would block vectorisation); a conservative per-row test that skips Gaussians
-   whose whole row is below alpha 1/255. The backward walks each row back to front as gsplat's
-   CUDA kernel does, writing per (tile, Gaussian) pair gradients that are summed afterwards
-   (no races, deterministic).
+   radix sort of the float bits, tiles per Gaussian counted with a 2D difference array, then
+   `_fill_lists` (parallel over bands of tile rows) writes every tile's list in (depth, index)
+   order like gsplat's sorted intersection keys. Gaussian parameters are packed in depth order
+   (`params`) so tile lists read memory mostly forwards.
+3. `_forward` (numba, parallel over tiles) walks each tile's list once, Gaussian-outer: the
+   tile's 16 x 16 state (T, r, g, b, last) sits in one small array, and each Gaussian visits only
+   the rows its alpha >= 1/255 ellipse can reach, a row's 16 pixels in SIMD lanes (512-bit
+   vectors asked for on AVX-512), with gsplat's per-pixel early stop and a tile-level one.
+   `_backward` (parallel over tiles) walks each row back to front as gsplat's CUDA kernel does,
+   writing per (tile, Gaussian) pair gradients that are summed afterwards (no races,
+   deterministic). Both use a polynomial exp (the libm call would block vectorisation) and a
+   conservative per-row test that skips Gaussians whose whole row is below alpha 1/255.
 4. `_RasterizeFn` (torch.autograd.Function) ties them together; torch chains the gradients of
    means2d, conics, colours and opacities back through the projection and the SH.
 """
@@ -25,7 +28,8 @@ import math
 import numpy as np
 import torch
 from llvmlite import ir
-from numba import njit, prange, types
+from numba import get_num_threads, njit, prange, types
+from numba.core import cgutils
 from numba.extending import intrinsic
 from torch import Tensor
 
@@ -45,13 +49,17 @@ _TILE_F = _F(TILE)
 # absolute, plus relative to the size of the terms of sigma inside the Gaussian's tile box.
 _ROW_MARGIN = 1e-3
 _ROW_MARGIN_REL = 1e-6
-# exp(x) = 2^k p(r), x = k ln2 + r, |r| <= ln2 / 2; p is Taylor to degree 6 (rel. error < 2e-7).
-_LOG2E = _F(1.4426950408889634)
-_LN2_HI = _F(0.693359375)
-_LN2_LO = _F(-2.12194440e-4)
+# exp(-s) = 2^k p(r), see `_exp_parts`; p: degree 6 with p(0) = p'(0) = 1, the rest fitted for the
+# least maximum relative error on [-ln2/2, ln2/2] (3e-9); evaluated at -r, so alternating signs.
+# With float32 rounding, op * exp(-sigma) is within 2 ulp of torch's, 0.1 ulp on average.
+_NEG_LOG2E = _F(-1.4426950408889634)
+_LN2 = _F(0.6931471805599453)
 _ROUND_MAGIC = _F(12582912.0)  # 1.5 * 2^23: adding and subtracting it rounds to an integer
-_EXP_MIN = _F(-20.0)  # exp(-20) << 1/255 already; lower values make slow subnormal products
-_P2, _P3, _P4, _P5, _P6 = _F(1 / 2), _F(1 / 6), _F(1 / 24), _F(1 / 120), _F(1 / 720)
+_EXP_MAX = _F(20.0)  # exp(-20) << 1/255 already; larger s would underflow the exponent bits
+_Q0, _Q1, _Q2, _Q3, _Q4, _Q5, _Q6 = (
+    _F(1.0), _F(-1.0), _F(0.499999934527913), _F(-0.16666520727562734), _F(0.041668387489532124),
+    _F(-0.008368705354000158), _F(0.0013814579739021904),
+)  # fmt: skip
 
 # Forward: neither reassociation nor fused multiply-adds, so sigma is rounded exactly as in the
 # torch reference (needle-thin Gaussians make it sensitive); the backward may use both.
@@ -78,20 +86,81 @@ def _bits_to_float(typingctx, bits):
     return types.float32(types.int32), codegen
 
 
+@intrinsic
+def _float_bits(typingctx, x):
+    """Reinterpret float32 as its int32 bits (a free bitcast; vectorises)."""
+    if x != types.float32:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(32))
+
+    return types.int32(types.float32), codegen
+
+
+@intrinsic
+def _fma(typingctx, a, b, c):
+    """float32 a * b + c with one rounding (llvm.fma; vectorises to vfmadd)."""
+    if not (a == types.float32 and b == types.float32 and c == types.float32):
+        return None
+
+    def codegen(context, builder, signature, args):
+        f32 = ir.FloatType()
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(f32, [f32, f32, f32]), "llvm.fma.f32")
+        return builder.call(fn, args)
+
+    return types.float32(types.float32, types.float32, types.float32), codegen
+
+
+@intrinsic
+def _prefer_512(typingctx):
+    """Ask LLVM for 512-bit vectors in the enclosing function (on AVX-512 CPUs LLVM otherwise
+    prefers 256-bit ones): one 16-lane tile row is then one zmm register. No-op elsewhere."""
+
+    def codegen(context, builder, signature, args):
+        set.add(builder.function.attributes, '"prefer-vector-width"="512"')  # string attribute
+        return context.get_dummy_value()
+
+    return types.none(), codegen
+
+
+@njit(fastmath=_EXP_MATH, cache=True)
+def _exp_parts(s):
+    """exp(-s) = p * 2^k for s >= ~0, as (p, k << 23 as int32 bits): a polynomial so that loops
+    around it vectorise, and 2^k left as exponent bits so a caller can fold a factor into it.
+
+    s is clamped at 20 (exp(-20) << 1/255; lower values would underflow the exponent bits).
+    k = round(-s log2 e) by adding 1.5 * 2^23 in a fused multiply-add (its low mantissa bits are
+    then k), r = -s - k ln2 in one more fma (|r| <= ln2 / 2; ln2's float32 rounding costs
+    < 2e-8 relative for the k that matter), exp(r) a degree-6 polynomial (relative error 3e-9;
+    about 0.1 ulp from torch's float32 exp on average after rounding).
+    """
+    s = min(s, _EXP_MAX)
+    t = _fma(s, _NEG_LOG2E, _ROUND_MAGIC)
+    kf = t - _ROUND_MAGIC
+    rn = _fma(kf, _LN2, s)
+    p = _fma(rn, _Q6, _Q5)
+    p = _fma(rn, p, _Q4)
+    p = _fma(rn, p, _Q3)
+    p = _fma(rn, p, _Q2)
+    p = _fma(rn, p, _Q1)
+    p = _fma(rn, p, _Q0)
+    return p, np.int32(_float_bits(t) << np.int32(23))
+
+
 @njit(fastmath=_EXP_MATH, cache=True)
 def _exp(x):
-    """float32 exp for x <= ~0 (clamped at -20), a polynomial so that loops around it vectorise.
+    """float32 exp(x) for x <= ~0 (clamped at -20); see `_exp_parts`."""
+    p, kb = _exp_parts(-x)
+    return p * _bits_to_float(np.int32(kb + np.int32(0x3F800000)))
 
-    Compiled on its own (LLVM inlines it) so that it may use fused multiply-adds while the
-    callers' sigma keeps the reference's rounding. Round-to-nearest of x log2(e) by the
-    1.5 * 2^23 trick; 2^k built from its exponent bits.
-    """
-    x = max(x, _EXP_MIN)
-    kf = (x * _LOG2E + _ROUND_MAGIC) - _ROUND_MAGIC
-    r = x - kf * _LN2_HI
-    r = r - kf * _LN2_LO
-    p = _ONE + r * (_ONE + r * (_P2 + r * (_P3 + r * (_P4 + r * (_P5 + r * _P6)))))
-    return p * _bits_to_float(np.int32((np.int32(kf) + np.int32(127)) << np.int32(23)))
+
+@njit(fastmath=_EXP_MATH, cache=True)
+def _op_exp(s, op_bits):
+    """op * exp(-s) for s >= ~0 and op >= 2^-9 given by its float32 bits: the power of two is
+    added into op's exponent (one integer add instead of a multiply)."""
+    p, kb = _exp_parts(s)
+    return p * _bits_to_float(np.int32(op_bits + kb))
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
@@ -190,7 +259,8 @@ def _bin(means2d, radii, depths, n_images, n_per_image, tile_w, tile_h):
 
     means2d [I*N, 2] f32, radii [I*N, 2] i32, depths [I*N] f32 (flat index = image * N + gaussian).
     Returns ids [V] (flat index of the k-th visible Gaussian in depth order), offsets
-    [I*tiles + 1] and lists [pairs] of k's, each tile's slice in depth order.
+    [I*tiles + 1] (each tile's slice of the pair lists) and box [V, 4] (tile x0, x1, y0, y1);
+    `_fill_lists` then writes the lists [pairs] of k's, each tile's slice in depth order.
     """
     total = means2d.shape[0]
     n_tiles = tile_w * tile_h
@@ -219,9 +289,10 @@ def _bin(means2d, radii, depths, n_images, n_per_image, tile_w, tile_h):
             tmp[count[d]] = ids[k]
             count[d] += 1
         ids, tmp = tmp, ids
-    # Tile boxes, same float32 arithmetic as gsplat's IntersectTile.cu.
+    # Tile boxes, same float32 arithmetic as gsplat's IntersectTile.cu; tiles per box counted with
+    # a 2D difference array (four updates per box, then prefix sums) instead of tile by tile.
     box = np.empty((nv, 4), np.int32)
-    offsets = np.zeros(n_images * n_tiles + 1, np.int64)
+    diff = np.zeros((n_images, tile_h + 1, tile_w + 1), np.int64)
     for k in range(nv):
         i = ids[k]
         tx = means2d[i, 0] / _TILE_F
@@ -233,23 +304,49 @@ def _bin(means2d, radii, depths, n_images, n_per_image, tile_w, tile_h):
         y0 = min(max(math.floor(ty - ry), 0), tile_h)
         y1 = min(max(math.ceil(ty + ry), 0), tile_h)
         box[k, 0], box[k, 1], box[k, 2], box[k, 3] = x0, x1, y0, y1
-        base = (i // n_per_image) * n_tiles
-        for y in range(y0, y1):
-            for x in range(x0, x1):
-                offsets[base + y * tile_w + x + 1] += 1
-    for t in range(n_images * n_tiles):
-        offsets[t + 1] += offsets[t]
-    fill = offsets[:-1].copy()
-    lists = np.empty(offsets[-1], np.int32)
-    for k in range(nv):
-        i = ids[k]
-        base = (i // n_per_image) * n_tiles
-        for y in range(box[k, 2], box[k, 3]):
-            for x in range(box[k, 0], box[k, 1]):
-                t = base + y * tile_w + x
-                lists[fill[t]] = k
-                fill[t] += 1
-    return ids, offsets, lists
+        if x0 < x1 and y0 < y1:
+            img = i // n_per_image
+            diff[img, y0, x0] += 1
+            diff[img, y0, x1] -= 1
+            diff[img, y1, x0] -= 1
+            diff[img, y1, x1] += 1
+    offsets = np.empty(n_images * n_tiles + 1, np.int64)
+    offsets[0] = 0
+    acc = 0
+    for img in range(n_images):
+        for y in range(tile_h):
+            run = 0  # prefix sum along the row, added to the row above's counts kept in diff[y]
+            for x in range(tile_w):
+                run += diff[img, y, x]
+                if y > 0:
+                    diff[img, y, x] = run + diff[img, y - 1, x]
+                else:
+                    diff[img, y, x] = run
+                acc += diff[img, y, x]
+                offsets[img * n_tiles + y * tile_w + x + 1] = acc
+    return ids, offsets, box
+
+
+@njit(parallel=True, cache=True)
+def _fill_lists(ids, box, offsets, n_images, n_per_image, tile_w, tile_h, n_bands, lists):
+    """Write each tile's list (k ascending, so in depth order), in parallel over bands of tile
+    rows: every band walks all boxes and writes only its own tiles."""
+    n_rows = n_images * tile_h
+    n_bands = min(n_rows, n_bands)
+    nv = ids.shape[0]
+    for band in prange(n_bands):
+        row0 = band * n_rows // n_bands
+        row1 = (band + 1) * n_rows // n_bands
+        fill = offsets[row0 * tile_w : row1 * tile_w].copy()  # next free slot of each tile
+        for k in range(nv):
+            g_row = (ids[k] // n_per_image) * tile_h  # the image's first row among all rows
+            y0 = max(box[k, 2] + g_row, row0)
+            y1 = min(box[k, 3] + g_row, row1)
+            for gy in range(y0, y1):
+                for x in range(box[k, 0], box[k, 1]):
+                    t = (gy - row0) * tile_w + x
+                    lists[fill[t]] = k
+                    fill[t] += 1
 
 
 @njit(parallel=True, cache=True)
@@ -284,95 +381,132 @@ def _pack(ids, means2d, radii, conics, colors, opacities):
     return params
 
 
+# Per-tile compositing state of `_forward`, one float32 array [1 + 16, 5, 16] (one array, so
+# that the compiler sees its parts never alias): [0, 0] the pixel x centres, then per row of the
+# tile the lanes' T (negated once the pixel has stopped), r, g, b and last drawn position.
+_ST_T, _ST_R, _ST_G, _ST_B, _ST_LAST = range(5)
+
+
 @njit(parallel=True, fastmath=_FWD_MATH, cache=True, error_model="numpy")
 def _forward(params, offsets, lists, backgrounds, width, height, tile_w, tile_h, out_rgb, out_T, out_last):
     """Composite every tile. out_rgb [I, H, W, 3], out_T [I, H, W] final transmittance,
-    out_last [I, H, W] position in the tile list of the last drawn Gaussian (-1: none)."""
+    out_last [I, H, W] position in the tile list of the last drawn Gaussian (-1: none).
+
+    Gaussian-outer: the tile's 16 x 16 state stays in one small array (L1) while its list is
+    walked once; for each Gaussian only the rows its alpha >= 1/255 ellipse can reach are
+    visited (an interval from the row test solved for dy, then the exact per-row tests), each
+    row's 16 pixels in SIMD lanes. A row leaves once all its pixels have stopped, the tile once
+    all rows have.
+    """
     n_tiles = tile_w * tile_h
     n_jobs = backgrounds.shape[0] * n_tiles
     for job in prange(n_jobs):
+        _prefer_512()
         img = job // n_tiles
         tile = job % n_tiles
         x_start = (tile % tile_w) * TILE
         y_start = (tile // tile_w) * TILE
         start = offsets[job]
         end = offsets[job + 1]
-        # One array for the row's lanes, so the compiler sees that its rows never alias.
-        st = np.empty((7, TILE), np.float32)  # T, r, g, b, done, last drawn position, pixel x
+        n_rows = min(TILE, height - y_start)
+        n_cols = min(TILE, width - x_start)
+        st = np.empty((1 + TILE, 5, TILE), np.float32)
+        row_live = np.zeros(TILE, np.int32)  # pixels of each row not stopped yet
         for l in range(TILE):
-            st[6, l] = np.float32(x_start + l) + _HALF
+            st[0, 0, l] = np.float32(x_start + l) + _HALF
+        st[1:, _ST_R : _ST_B + 1, :] = _ZERO
+        st[1:, _ST_LAST, :] = _F(-1.0)
+        st[1:, _ST_T, :n_cols] = _ONE
+        st[1:, _ST_T, n_cols:] = _F(-1.0)  # off-image: stopped
+        for row in range(n_rows):
+            row_live[row] = n_cols
+        live_rows = n_rows
         x_lo = np.float32(x_start) + _HALF - _PIX_MARGIN
         x_hi = np.float32(x_start + TILE - 1) + _HALF + _PIX_MARGIN
+        y_c = np.float32(y_start) + _HALF  # centre of the tile's first row
+        for j in range(start, end):
+            if live_rows == 0:
+                break
+            k = lists[j]
+            my = params[k, _MY]
+            logop = params[k, _LOGOP]
+            rowc = params[k, _ROWC]
+            # Rows whose test below can pass: rowc dy^2 <= logop, with slack for its rounding.
+            r0 = 0
+            r1 = n_rows - 1
+            if rowc > _ZERO:
+                if logop < _ZERO:
+                    continue
+                h = math.sqrt(np.float64(logop) / np.float64(rowc)) * 1.00001 + 1e-3
+                dyc = np.float64(my) - np.float64(y_c)
+                r0 = max(r0, np.int64(math.ceil(dyc - h)))
+                r1 = min(r1, np.int64(math.floor(dyc + h)))
+            if r0 > r1:
+                continue
+            mx = params[k, _MX]
+            a = params[k, _CA]
+            b = params[k, _CB]
+            c = params[k, _CC]
+            op_bits = _float_bits(params[k, _OP])
+            cr = params[k, _R]
+            cg = params[k, _G]
+            cb = params[k, _B]
+            inva = params[k, _INVA]
+            boa = params[k, _BOA]
+            pos = np.float32(j - start)
+            for row in range(r0, r1 + 1):
+                if row_live[row] == 0:
+                    continue
+                py = np.float32(y_start + row) + _HALF
+                dy = my - py
+                rem = logop - rowc * dy * dy
+                if rem < _ZERO:
+                    continue
+                half = math.sqrt(_F(2.0) * rem * inva)
+                centre = mx + boa * dy
+                if centre + half < x_lo or centre - half > x_hi:
+                    continue
+                cdy2 = c * dy * dy
+                o = np.uint64(row + 1)  # unsigned: no negative-index wraparound
+                any_stop = False
+                for l in range(TILE):
+                    dx = mx - (np.float32(x_start + l) + _HALF)
+                    sigma = _HALF * (a * dx * dx + cdy2) + b * dx * dy
+                    alpha = min(_MAX_ALPHA, _op_exp(sigma, op_bits))
+                    Tl = st[o, _ST_T, l]
+                    live = (Tl > _ZERO) & (sigma >= _ZERO) & (alpha >= _ALPHA_MIN)
+                    nT = Tl * (_ONE - alpha)
+                    go = nT > _T_MIN
+                    draw = live & go
+                    w = alpha * Tl if draw else _ZERO
+                    st[o, _ST_R, l] += w * cr
+                    st[o, _ST_G, l] += w * cg
+                    st[o, _ST_B, l] += w * cb
+                    st[o, _ST_T, l] = (nT if go else -Tl) if live else Tl
+                    st[o, _ST_LAST, l] = pos if draw else st[o, _ST_LAST, l]
+                    any_stop |= live & (nT <= _T_MIN)
+                if any_stop:  # a pixel stopped: is the whole row done now?
+                    row_done = True
+                    for l in range(TILE):
+                        if st[o, _ST_T, l] > _ZERO:
+                            row_done = False
+                    if row_done:
+                        row_live[row] = 0
+                        live_rows -= 1
         bg_r = backgrounds[img, 0]
         bg_g = backgrounds[img, 1]
         bg_b = backgrounds[img, 2]
-        for row in range(TILE):
+        for row in range(n_rows):
             y = y_start + row
-            if y >= height:
-                break
-            py = np.float32(y) + _HALF
-            for l in range(TILE):
-                st[0, l] = _ONE
-                st[1, l] = _ZERO
-                st[2, l] = _ZERO
-                st[3, l] = _ZERO
-                st[4, l] = _ONE if x_start + l >= width else _ZERO
-                st[5, l] = _F(-1.0)
-            any_stop = x_start + TILE > width  # lanes off the image count as done
-            for j in range(start, end):
-                if any_stop:  # a lane stopped at the last Gaussian: are all lanes done now?
-                    any_stop = False
-                    live_lanes = False
-                    for l in range(TILE):
-                        if st[4, l] == _ZERO:
-                            live_lanes = True
-                    if not live_lanes:
-                        break
-                k = lists[j]
-                dy = params[k, _MY] - py
-                rem = params[k, _LOGOP] - params[k, _ROWC] * dy * dy
-                if rem < _ZERO:
-                    continue
-                mx = params[k, _MX]
-                half = math.sqrt(_F(2.0) * rem * params[k, _INVA])
-                centre = mx + params[k, _BOA] * dy
-                if centre + half < x_lo or centre - half > x_hi:
-                    continue
-                a = params[k, _CA]
-                b = params[k, _CB]
-                cdy2 = params[k, _CC] * dy * dy
-                op = params[k, _OP]
-                r = params[k, _R]
-                g = params[k, _G]
-                bl = params[k, _B]
-                pos = np.float32(j - start)
-                for l in range(TILE):
-                    dx = mx - st[6, l]
-                    sigma = _HALF * (a * dx * dx + cdy2) + b * dx * dy
-                    alpha = min(_MAX_ALPHA, op * _exp(-sigma))
-                    Tl = st[0, l]
-                    nT = Tl * (_ONE - alpha)
-                    d = st[4, l]
-                    live = (d == _ZERO) & (sigma >= _ZERO) & (alpha >= _ALPHA_MIN)
-                    stop = live & (nT <= _T_MIN)
-                    draw = live & (nT > _T_MIN)
-                    w = alpha * Tl if draw else _ZERO
-                    st[1, l] += w * r
-                    st[2, l] += w * g
-                    st[3, l] += w * bl
-                    st[0, l] = nT if draw else Tl
-                    st[5, l] = pos if draw else st[5, l]
-                    st[4, l] = _ONE if stop else d
-                    any_stop |= stop
-            for l in range(TILE):
+            o = np.uint64(row + 1)  # unsigned: no negative-index wraparound
+            for l in range(n_cols):
                 x = x_start + l
-                if x < width:
-                    Tl = st[0, l]
-                    out_rgb[img, y, x, 0] = st[1, l] + Tl * bg_r
-                    out_rgb[img, y, x, 1] = st[2, l] + Tl * bg_g
-                    out_rgb[img, y, x, 2] = st[3, l] + Tl * bg_b
-                    out_T[img, y, x] = Tl
-                    out_last[img, y, x] = np.int32(st[5, l])
+                Tl = abs(st[o, _ST_T, l])
+                out_rgb[img, y, x, 0] = st[o, _ST_R, l] + Tl * bg_r
+                out_rgb[img, y, x, 1] = st[o, _ST_G, l] + Tl * bg_g
+                out_rgb[img, y, x, 2] = st[o, _ST_B, l] + Tl * bg_b
+                out_T[img, y, x] = Tl
+                out_last[img, y, x] = np.int32(st[o, _ST_LAST, l])
 
 
 @njit(parallel=True, fastmath=_BWD_MATH, cache=True, error_model="numpy")
@@ -455,6 +589,7 @@ def _backward(params, offsets, lists, backgrounds, width, height, tile_w, tile_h
                 b = params[k, _CB]
                 c = params[k, _CC]
                 op = params[k, _OP]
+                op_bits = _float_bits(op)
                 r = params[k, _R]
                 g = params[k, _G]
                 bl = params[k, _B]
@@ -471,8 +606,9 @@ def _backward(params, offsets, lists, backgrounds, width, height, tile_w, tile_h
                 for l in range(TILE):
                     dx = mx - pxs[l]
                     sigma = _HALF * (a * dx * dx + c * dy * dy) + b * dx * dy
-                    vis = _exp(-sigma)
-                    ov = op * vis
+                    ep, ekb = _exp_parts(sigma)
+                    vis = ep * _bits_to_float(np.int32(ekb + np.int32(0x3F800000)))
+                    ov = ep * _bits_to_float(np.int32(op_bits + ekb))  # as the forward's alpha
                     alpha = min(_MAX_ALPHA, ov)
                     valid = (pos <= last[l]) and (sigma >= _ZERO) and (alpha >= _ALPHA_MIN)
                     ra = _ONE / (_ONE - alpha)
@@ -528,7 +664,9 @@ def _composite(means2d, radii, depths, conics, colors, opacities, backgrounds, w
     tile_w, tile_h = math.ceil(width / TILE), math.ceil(height / TILE)
     m2d = means2d.reshape(I * N, 2)
     rad = radii.reshape(I * N, 2)
-    ids, offsets, lists = _bin(m2d, rad, depths.reshape(I * N), I, N, tile_w, tile_h)
+    ids, offsets, box = _bin(m2d, rad, depths.reshape(I * N), I, N, tile_w, tile_h)
+    lists = np.empty(offsets[-1], np.int32)
+    _fill_lists(ids, box, offsets, I, N, tile_w, tile_h, 2 * get_num_threads(), lists)
     params = _pack(ids, m2d, rad, conics.reshape(I * N, 3), colors.reshape(I * N, 3), opacities.reshape(I * N))
     rgb = np.empty((I, height, width, 3), np.float32)
     T = np.empty((I, height, width), np.float32)
