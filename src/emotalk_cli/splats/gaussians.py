@@ -9,6 +9,7 @@ import torch
 from torch import Tensor
 
 from emotalk_cli.errors import ArtifactError
+from emotalk_cli.splats.binding import quat_multiply, quat_to_matrix  # noqa: F401 (re-exported)
 
 
 @dataclass
@@ -47,21 +48,6 @@ class Splats:
                 raise ArtifactError(f"{source}: {name} hold NaN or infinite values; re-export the scene")
 
 
-def quat_multiply(a: Tensor, b: Tensor) -> Tensor:
-    """Hamilton product of quaternions (w, x, y, z): [..., 4] x [..., 4] -> [..., 4]."""
-    aw, ax, ay, az = a.unbind(-1)
-    bw, bx, by, bz = b.unbind(-1)
-    return torch.stack(
-        [
-            aw * bw - ax * bx - ay * by - az * bz,
-            aw * bx + ax * bw + ay * bz - az * by,
-            aw * by - ax * bz + ay * bw + az * bx,
-            aw * bz + ax * by - ay * bx + az * bw,
-        ],
-        dim=-1,
-    )
-
-
 def axis_angle_to_quat(rotvec: Tensor) -> Tensor:
     """Axis-angle vectors [..., 3] (radians) -> unit quaternions [..., 4] (w, x, y, z)."""
     angle = rotvec.norm(dim=-1, keepdim=True)
@@ -69,19 +55,6 @@ def axis_angle_to_quat(rotvec: Tensor) -> Tensor:
     # sin(half)/angle -> 0.5 as angle -> 0
     factor = torch.where(angle > 1e-8, torch.sin(half) / angle.clamp_min(1e-8), 0.5 - angle**2 / 48)
     return torch.cat([torch.cos(half), rotvec * factor], dim=-1)
-
-
-def quat_to_matrix(q: Tensor) -> Tensor:
-    """Quaternions [..., 4] (w, x, y, z), any norm -> rotation matrices [..., 3, 3]."""
-    w, x, y, z = torch.nn.functional.normalize(q, dim=-1).unbind(-1)
-    return torch.stack(
-        [
-            1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
-            2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
-            2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
-        ],
-        dim=-1,
-    ).reshape(*q.shape[:-1], 3, 3)
 
 
 def rigid_transform(splats: Splats, rotvec: Tensor, translation: Tensor, pivot: Tensor) -> Splats:
