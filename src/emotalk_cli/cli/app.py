@@ -34,6 +34,9 @@ def _register() -> None:
     from emotalk_cli.cli import render
 
     app.command("render", help=render.__doc__, no_args_is_help=True)(render.render)
+    from emotalk_cli.cli import text2au
+
+    app.command("text2au", help=text2au.__doc__)(text2au.text2au)
 
 
 _register()

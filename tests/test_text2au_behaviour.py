@@ -1,0 +1,88 @@
+"""Behaviour of the shipped text2au weights: negation, time, intensity, mixtures, idioms, neutral.
+Skipped when weights/text2au.safetensors or the encoder package is absent."""
+
+import pytest
+import torch
+
+from emotalk_cli import facs
+from emotalk_cli.errors import EmotalkError
+
+pytest.importorskip("tokenizers")
+from emotalk_cli.text2au import DEFAULT_WEIGHTS, InferOptions, load_model, text_to_keyframes  # noqa: E402
+from emotalk_cli.text2au.evaluate import category  # noqa: E402
+
+if not DEFAULT_WEIGHTS.is_file():
+    pytest.skip("weights/text2au.safetensors not built (make weights-text2au)", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def model():
+    try:
+        return load_model()
+    except EmotalkError as err:
+        pytest.skip(str(err))
+
+
+def frames(model, text, **kw):
+    return text_to_keyframes(model, [text], InferOptions(**kw))[0]
+
+
+def au(k, name, row=0):
+    return float(k.au[row, facs.AU_INDEX[name]])
+
+
+def test_single_emotions(model):
+    for text, want in [("happy", "happiness"), ("sad", "sadness"), ("furious", "anger"), ("terrified", "fear"),
+                       ("astonished", "surprise"), ("disgusted", "disgust"), ("calm", "neutral"),
+                       ("over the moon", "happiness"), ("down in the dumps", "sadness")]:
+        k = frames(model, text)
+        assert len(k.times) == 1 and k.times.tolist() == [0.0]
+        assert category(k.au[0]) == want, (text, category(k.au[0]))
+
+
+def test_negation_is_not_the_emotion(model):
+    for text in ("not happy at all", "not happy", "far from happy"):
+        k = frames(model, text)
+        assert au(k, "AU12") < 0.2 and category(k.au[0]) in ("neutral", "sadness"), text
+    for text in ("not angry", "not afraid at all", "not disgusted"):
+        k = frames(model, text)
+        assert category(k.au[0]) == "neutral", (text, k.au[0])
+
+
+def test_time_varying_prompts(model):
+    k = frames(model, "calm at first, then furious")
+    assert k.times.tolist() == [0.0, 1.0]
+    assert [category(r) for r in k.au] == ["neutral", "anger"]
+    k = frames(model, "starts sad and slowly brightens", duration=6.0)
+    assert k.times.tolist() == [0.0, 3.0]
+    assert [category(r) for r in k.au] == ["sadness", "happiness"]
+    k = frames(model, "happy, then sad, then angry")
+    assert [category(r) for r in k.au] == ["happiness", "sadness", "anger"]
+
+
+def test_intensity_words_order_total_intensity(model):
+    texts = ["slightly annoyed", "annoyed", "angry", "furious"]
+    totals = [float(frames(model, t).au.sum()) for t in texts]
+    assert totals == sorted(totals), dict(zip(texts, totals))
+    assert float(frames(model, "gently amused").au.sum()) < float(frames(model, "utterly delighted").au.sum())
+    assert float(frames(model, "a little scared").au.sum()) < float(frames(model, "terrified").au.sum())
+
+
+def test_mixtures_blend(model):
+    k = frames(model, "happy but nervous")
+    assert len(k.times) == 1 and au(k, "AU12") > 0.15 and au(k, "AU20") > 0.1
+    k = frames(model, "bittersweet")
+    assert au(k, "AU12") > 0.1 and au(k, "AU15") > 0.1
+
+
+def test_non_emotional_text_is_neutral_with_a_warning(model):
+    for text in ("the table is next to the window", "", "please read the report"):
+        k = frames(model, text)
+        assert float(k.au.max()) == 0.0 and k.warnings, text
+    assert not frames(model, "furious").warnings
+
+
+def test_values_in_range_for_odd_input(model):
+    for text in ("!!!", "happy " * 300, "😀", "AU12"):
+        k = frames(model, text)
+        assert torch.isfinite(k.au).all() and ((k.au >= 0) & (k.au <= 1)).all()
