@@ -51,7 +51,7 @@ weights-head: setup
 weights-landmarks: setup
 	$(PY) scripts/build_landmark_map.py --out weights/landmark_map.safetensors --force
 
-# The interim default avatar: the template painted by part (until fit-avatar fits one from a photo).
+# The default avatar: fitted from scikit-image's astronaut.png (NASA, public domain) by fit-avatar's library.
 weights-avatar: setup
 	$(PY) scripts/build_default_avatar.py --out weights/default_avatar.safetensors --force
 
