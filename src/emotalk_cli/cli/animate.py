@@ -1,0 +1,210 @@
+"""Animate the avatar from speech audio and an emotion: audio -> motion (AU-prompted diffusion) -> mp4.
+
+Examples:
+
+  emotalk animate --audio a.wav --emotion "gently amused"
+
+  emotalk animate --audio a.wav --au AU12=0.6,AU6=0.4 --strength 1.5 -o smile.mp4
+
+  emotalk text2au "calm at first, then furious" -o - | emotalk animate --audio a.wav --au-track - -o angry.mp4
+
+  emotalk animate --audio a.wav --seed 3 --head-motion 0 --no-blinks -o still.mp4
+
+  emotalk animate --audio a.wav --motion-only --motion-out motion.safetensors --csv motion.csv
+
+  emotalk render --motion motion.safetensors --audio a.wav -o out.mp4     (render a saved motion later)
+
+The emotion comes from --emotion (free text through text2au, spread over the audio), --au (a constant
+expression) or --au-track (an emotalk.au_track file from `emotalk text2au -o`; '-' reads stdin; a
+track made with text2au's default 1 s per clause is spread over the audio); none gives a neutral
+face. --strength is the classifier-free guidance scale: 1 shows the emotion as prompted, more
+exaggerates it, 0 leaves it to the model. The same inputs and --seed give the same motion; blinks,
+gaze and head motion change with the seed. The video lasts as long as the audio, carries it, and
+starts and ends on a calm face. --csv writes the motion as ARKit blendshapes in the Live Link Face
+CSV layout (Unreal, Blender, Maya importers).
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from emotalk_cli.cli.common import fail, parse_assignments, progress, reported_errors, stderr, warn
+from emotalk_cli.errors import EmotalkError
+
+MAX_STEPS = 25  # the sampler's ceiling (motion.generate.MAX_STEPS)
+
+
+def animate(
+    audio: Path = typer.Option(..., "--audio", help="Speech audio: wav, flac or ogg; any sample rate, mono or stereo."),
+    emotion: Optional[str] = typer.Option(None, "--emotion", "-e", help="Emotion as free text, e.g. 'gently amused' (through text2au)."),
+    au: Optional[str] = typer.Option(None, "--au", help="Emotion as action units, e.g. AU12=0.6,AU6=0.4 (intensities 0..1)."),
+    au_track: Optional[str] = typer.Option(None, "--au-track", help="AU track file (emotalk text2au -o); '-' reads it from stdin."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Video to write [default: the audio's name with .mp4]."),
+    avatar: Optional[Path] = typer.Option(None, "--avatar", "-a", help="Avatar (.safetensors) [default: weights/default_avatar.safetensors]."),
+    weights: Optional[Path] = typer.Option(None, "--weights", help="Motion model [default: weights/motion.safetensors]."),
+    strength: float = typer.Option(1.0, "--strength", help="How strongly the emotion shows (classifier-free guidance scale, 0..5)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed: same inputs and seed give the same motion."),
+    steps: int = typer.Option(20, "--steps", help=f"Sampler steps (1..{MAX_STEPS})."),
+    head_motion: float = typer.Option(1.0, "--head-motion", help="Scale of head motion (0 keeps the head still)."),
+    blinks: bool = typer.Option(True, "--blinks/--no-blinks", help="Natural blinks."),
+    motion_out: Optional[Path] = typer.Option(None, "--motion-out", help="Also write the motion (emotalk.motion .safetensors)."),
+    csv: Optional[Path] = typer.Option(None, "--csv", help="Also write the motion as Live Link Face ARKit CSV."),
+    motion_only: bool = typer.Option(False, "--motion-only", help="Stop after the motion (write --motion-out / --csv, no video)."),
+    size: int = typer.Option(512, "--size", help="Square frame size in pixels (even)."),
+    backend: str = typer.Option("auto", "--backend", help="Rasterizer: auto (gsplat on CUDA, else cpu), gsplat, cpu, reference."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    force: bool = typer.Option(False, "--force", "-f", help="Overwrite outputs that exist."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress on stderr."),
+) -> None:
+    sources = [name for name, value in (("--emotion", emotion), ("--au", au), ("--au-track", au_track)) if value is not None]
+    if len(sources) > 1:
+        raise fail(f"{' and '.join(sources)} both set the emotion: give only one", code=2)
+    if not 1 <= steps <= MAX_STEPS:
+        raise fail(f"--steps {steps} is out of range: use 1 to {MAX_STEPS}", code=2)
+    if not 0.0 <= strength <= 5.0:
+        raise fail(f"--strength {strength} is out of range: use 0 to 5", code=2)
+    if not 0.0 <= head_motion <= 5.0:
+        raise fail(f"--head-motion {head_motion} is out of range: use 0 (still) to 5", code=2)
+    if motion_only and motion_out is None and csv is None:
+        raise fail("--motion-only writes no video: add --motion-out motion.safetensors and/or --csv motion.csv", code=2)
+    if motion_only and output is not None:
+        raise fail("--motion-only writes no video: drop -o, or drop --motion-only", code=2)
+    with reported_errors():
+        _animate(audio, emotion, au, au_track, output, avatar, weights, strength, seed, steps, head_motion, blinks,
+                 motion_out, csv, motion_only, size, backend, device, force, quiet)
+
+
+def _animate(audio, emotion, au, au_track, output, avatar, weights, strength, seed, steps, head_motion, blinks,
+             motion_out, csv, motion_only, size, backend, device, force, quiet) -> None:
+    import torch
+
+    from emotalk_cli import artifacts, facs
+    from emotalk_cli.audio.features import load_audio
+    from emotalk_cli.audio.io import audio_info
+    from emotalk_cli.device import resolve_device
+    from emotalk_cli.motion.denoiser import load_model
+    from emotalk_cli.motion.generate import GenerateOptions, generate_motion
+    from emotalk_cli.motion.livelink import write_livelink_csv
+    from emotalk_cli.render.video import VIDEO_SUFFIXES, check_frame_size
+
+    started = time.perf_counter()
+    if not motion_only:
+        output = output or audio.with_suffix(".mp4")
+        if output.suffix.lower() not in VIDEO_SUFFIXES:
+            raise EmotalkError(f"-o {output}: end it in .mp4 (video); for motion alone use --motion-only --motion-out")
+        check_frame_size(size, size)
+    for path in (p for p in (None if motion_only else output, motion_out, csv) if p is not None):
+        if path.exists() and not force:
+            raise EmotalkError(f"{path} already exists: pass --force to overwrite it, or choose another name")
+    torch_device = resolve_device(device)
+    sound = audio_info(audio)
+    wave = load_audio(audio)
+    model = load_model(weights, "cpu")
+    fps = model.config.fps
+    seconds = sound.seconds
+    from emotalk_cli.audio.features import frame_count
+
+    num_frames = frame_count(seconds, fps)
+    prompt = _prompt(emotion, au, au_track, seconds, num_frames, fps)
+
+    options = GenerateOptions(steps=steps, strength=strength, seed=seed, head_motion=head_motion, blinks=blinks)
+    sample_started = time.perf_counter()
+    with progress(quiet) as bar:
+        task = bar.add_task("sampling motion", total=steps, unit="steps")
+        motion = generate_motion(model, wave, prompt, options, num_frames=num_frames,
+                                 callback=lambda info: bar.advance(task))
+    sample_seconds = time.perf_counter() - sample_started
+
+    meta = {"command": "animate", "audio": audio.name, "fps": fps, "arkit_names": list(facs.ARKIT_NAMES),
+            "emotion": emotion, "au": au, "au_track": au_track, "strength": strength, "seed": seed, "steps": steps,
+            "head_motion": head_motion, "blinks": blinks,
+            "weights": Path(weights).name if weights else "motion.safetensors"}
+    if motion_out is not None:
+        artifacts.save_artifact(motion_out, artifacts.MOTION, motion, meta, overwrite=force)
+    if csv is not None:
+        write_livelink_csv(csv, motion, fps, overwrite=force)
+    if not motion_only:
+        _render(motion, avatar, output, sound, size, fps, backend, torch_device, force, quiet)
+    if not quiet:
+        written = ", ".join(str(p) for p in (None if motion_only else output, motion_out, csv) if p is not None)
+        stderr.print(f"wrote {written} ({num_frames} frames at {fps:g} fps for {seconds:.2f} s of audio; motion sampled "
+                     f"in {sample_seconds:.2f} s, total {time.perf_counter() - started:.1f} s)", markup=False, soft_wrap=True)
+
+
+def _prompt(emotion, au, au_track, seconds: float, num_frames: int, fps: float):
+    """The per-frame AU prompt [T, 24] from whichever emotion option was given (zeros for none)."""
+    import torch
+
+    from emotalk_cli import artifacts, facs
+    from emotalk_cli.motion.generate import au_frames
+
+    if au is not None:
+        values = parse_assignments(au, "--au")
+        for name, value in values.items():
+            if not 0.0 <= value <= 1.0:
+                raise EmotalkError(f"--au {name}={value}: intensities go from 0 to 1")
+        try:
+            return facs.au_vector(values)[None].expand(num_frames, -1).clone()
+        except ValueError as err:
+            raise EmotalkError(f"--au: {err}") from None
+    if emotion is not None:
+        from emotalk_cli.text2au import InferOptions, load_model, text_to_keyframes
+
+        [keyframes] = text_to_keyframes(load_model(), [emotion], InferOptions(duration=seconds))
+        for message in keyframes.warnings:
+            warn(f"--emotion: {message}")
+        return au_frames(keyframes.times, keyframes.au, num_frames, fps)
+    if au_track is not None:
+        track = _load_track(au_track)
+        times = track.tensors["times"]
+        if track.meta.get("command") == "text2au" and track.meta.get("duration") is None and len(times) > 1:
+            times = torch.arange(len(times), dtype=torch.float32) * (seconds / len(times))  # spread over the audio
+        return au_frames(times, track.tensors["au"], num_frames, fps)
+    return torch.zeros(num_frames, facs.NUM_AUS)
+
+
+def _load_track(source: str):
+    from emotalk_cli import artifacts
+
+    if source != "-":
+        return artifacts.load_artifact(source, artifacts.AU_TRACK)
+    data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
+    if not data:
+        raise EmotalkError("--au-track -: nothing on stdin; pipe a track in: emotalk text2au \"...\" -o - | emotalk animate ...")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "au.safetensors"
+        path.write_bytes(data)
+        track = artifacts.load_artifact(path, artifacts.AU_TRACK)
+    return track
+
+
+def _render(motion, avatar_path, output, sound, size, fps, backend, device, force, quiet) -> None:
+    from emotalk_cli.avatar import DEFAULT_AVATAR, is_avatar_file, load_avatar
+    from emotalk_cli.render.frames import ViewOptions, render_avatar
+    from emotalk_cli.render.rasterize import BACKENDS
+    from emotalk_cli.render.video import VideoWriter
+
+    if backend not in BACKENDS:
+        raise EmotalkError(f"unknown --backend {backend!r}: use one of {', '.join(BACKENDS)}")
+    path = avatar_path or DEFAULT_AVATAR
+    if avatar_path is None and not DEFAULT_AVATAR.is_file():
+        raise EmotalkError(f"the default avatar {DEFAULT_AVATAR} is missing: run `make weights-avatar`, or give --avatar")
+    if not (path.suffix.lower() == ".safetensors" and path.is_file() and is_avatar_file(path)):
+        raise EmotalkError(f"--avatar {path}: not a rigged avatar (.safetensors from emotalk fit-avatar); "
+                           "a static .ply cannot follow a face's motion")
+    subject = load_avatar(path)
+    view = ViewOptions(width=size, height=size)
+    num_frames = motion["arkit"].shape[0]
+    frames = render_avatar(subject, view, motion["arkit"], motion["head_rotation"], motion["head_translation"],
+                           motion["gaze"], backend=backend, device=device)
+    with progress(quiet) as bar, VideoWriter(output, size, size, fps, audio=sound, overwrite=force) as video:
+        task = bar.add_task("rendering", total=num_frames, unit="frames")
+        for frame in frames:
+            video.write(frame)
+            bar.advance(task)

@@ -1,0 +1,183 @@
+"""Audio + AU prompt -> motion: the library behind `emotalk animate`.
+
+    model = load_model()                                       # weights/motion.safetensors
+    wave = load_audio("a.wav")                                 # [N] at 16 kHz
+    au = au_frames(times, keyframes, num_frames, fps)          # [T, 24] from an AU track
+    motion = generate_motion(model, wave, au, GenerateOptions(seed=1))
+    motion["arkit"]  # [T, 52];  head_rotation [T, 3], head_translation [T, 3], gaze [T, 2]
+
+How: the sampler (sampler.py) integrates from noise over the whole clip at once; the model it calls
+is `WindowedDenoiser`, which cuts the clip into windows of the model's length overlapping by
+`overlap` frames, denoises them in batches (CFGDenoiser: AU-prompted and null-prompted passes),
+and blends the windows' estimates with weights that ramp across each overlap. Every step therefore
+sees one sequence: overlaps agree by construction, with no seam to cross-fade afterwards. Memory is
+flat in the clip's length (a few windows at a time; the clip itself is [T, 60] numbers).
+
+Calm start and end: the AU prompt fades in and out over `prompt_ramp` seconds; the first and last
+frames are held at the rest pose during sampling (inpainting of the x0 estimate) and the motion
+eases out of / into rest over `calm_frames` frames. `--seed` sets the starting noise, so blinks,
+head motion and gaze differ per seed and the same seed repeats exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import Tensor
+
+from emotalk_cli import facs
+from emotalk_cli.audio.features import FeatureConfig, audio_features, frame_count
+from emotalk_cli.motion.denoiser import ARKIT, ROTATION, TRANSLATION, MotionModel, unpack_motion
+from emotalk_cli.motion.guidance import CFGDenoiser
+from emotalk_cli.motion.sampler import SAMPLERS
+from emotalk_cli.motion.schedule import sigmas_karras
+
+MAX_STEPS = 25
+
+
+@dataclass(frozen=True)
+class GenerateOptions:
+    steps: int = 20  # sampler steps (at most MAX_STEPS)
+    sampler: str = "dpmpp_2m"  # one of sampler.SAMPLERS
+    strength: float = 1.0  # classifier-free guidance scale on the AU prompt (1 = as prompted)
+    seed: int = 0  # starting noise: same inputs and seed -> same motion
+    head_motion: float = 1.0  # scales head rotation and translation (0 = still head)
+    blinks: bool = True  # False removes blinks (eyes close only where the prompt asks: AU43/AU45)
+    overlap: int = 16  # frames shared by neighbouring windows
+    calm_frames: int = 3  # frames easing out of rest at the start and into rest at the end
+    prompt_ramp: float = 0.3  # seconds over which the AU prompt fades in at the start / out at the end
+    max_batch: int = 16  # windows per model call (bounds memory)
+    threads: int | None = 1  # torch threads while sampling (1: the model is small, and extra threads
+    #                          spin-wait badly on a busy CPU); None leaves torch's setting alone
+
+
+def au_frames(times: Tensor, au: Tensor, num_frames: int, fps: float) -> Tensor:
+    """AU keyframes (times [K] s, increasing; au [K, A]) -> per-frame AU prompt [T, A], linearly
+    interpolated, held before the first and after the last keyframe. Frame k is at k / fps."""
+    if times.dim() != 1 or au.dim() != 2 or au.shape[0] != times.shape[0] or times.shape[0] == 0:
+        raise ValueError(f"expected times [K] and au [K, A], got {tuple(times.shape)} and {tuple(au.shape)}")
+    t = torch.arange(num_frames, dtype=torch.float32) / fps
+    times = times.float()
+    right = torch.searchsorted(times, t, right=True).clamp(1, max(1, len(times) - 1))
+    if len(times) == 1:
+        return au[:1].float().expand(num_frames, -1).clone()
+    left = right - 1
+    span = (times[right] - times[left]).clamp(min=1e-6)
+    w = ((t - times[left]) / span).clamp(0.0, 1.0)[:, None]
+    return (au[left].float() * (1 - w) + au[right].float() * w).clamp(0.0, 1.0)
+
+
+def edge_envelope(num_frames: int, frames: float) -> Tensor:
+    """[T] in [0, 1]: 0 at the first and last frame, rising (smoothstep) to 1 over `frames` frames."""
+    k = torch.arange(num_frames, dtype=torch.float32)
+    dist = torch.minimum(k, num_frames - 1 - k) / max(frames, 1e-6)
+    x = dist.clamp(0.0, 1.0)
+    return x * x * (3 - 2 * x)
+
+
+def window_starts(num_frames: int, window: int, overlap: int) -> list[int]:
+    """Start frames of the windows covering [0, T): stride window - overlap, the last flush with the end."""
+    if num_frames <= window:
+        return [0]
+    stride = max(1, window - overlap)
+    starts = list(range(0, num_frames - window, stride))
+    return starts + [num_frames - window]
+
+
+class WindowedDenoiser:
+    """A denoiser over whole clips made of a windowed one: `(x [B, T, D], sigma [B], audio [B, T, F],
+    au [B, T, A], drop_au [B]) -> x0 [B, T, D]`; windows blended with ramps across the overlaps."""
+
+    def __init__(self, model: MotionModel, window: int, overlap: int, max_batch: int = 16):
+        if not 0 <= overlap < window:
+            raise ValueError(f"overlap {overlap} must be in [0, window {window})")
+        self.model, self.window, self.overlap, self.max_batch = model, window, overlap, max_batch
+
+    def weights(self, length: int) -> Tensor:
+        k = torch.arange(length, dtype=torch.float32)
+        return (torch.minimum(k + 1, length - k) / (self.overlap + 1)).clamp(max=1.0)
+
+    def __call__(self, x: Tensor, sigma: Tensor, audio: Tensor, au: Tensor, drop_au: Tensor | None = None) -> Tensor:
+        B, T, _ = x.shape
+        if drop_au is None:
+            drop_au = torch.zeros(B, dtype=torch.bool)
+        length = min(T, self.window)
+        starts = window_starts(T, self.window, self.overlap)
+        jobs = [(b, s) for b in range(B) for s in starts]
+        total = torch.zeros_like(x)
+        norm = x.new_zeros(B, T, 1)
+        w = self.weights(length).to(x)[:, None]
+        for j0 in range(0, len(jobs), self.max_batch):
+            chunk = jobs[j0 : j0 + self.max_batch]
+            def cut(t: Tensor) -> Tensor:
+                return torch.stack([t[b, s : s + length] for b, s in chunk])
+            idx = torch.tensor([b for b, _ in chunk])
+            out = self.model(cut(x), sigma[idx], audio=cut(audio), au=cut(au), drop_au=drop_au[idx])
+            for (b, s), o in zip(chunk, out):
+                total[b, s : s + length] += o * w
+                norm[b, s : s + length] += w
+        return total / norm
+
+
+@torch.no_grad()
+def generate_motion(
+    model: MotionModel,
+    wave: Tensor,  # [N] mono audio at the model's sample rate (audio.features.load_audio)
+    au: Tensor,  # [T, 24] per-frame AU prompt (au_frames), or [24] for a constant prompt
+    options: GenerateOptions = GenerateOptions(),
+    num_frames: int | None = None,  # default: the frames covering the audio
+    callback: Callable[[dict], None] | None = None,
+) -> dict[str, Tensor]:
+    """Sample motion for the audio: {"arkit": [T, 52], "head_rotation": [T, 3], "head_translation":
+    [T, 3], "gaze": [T, 2]} at the model's fps."""
+    config = model.config
+    feature = FeatureConfig(**config.feature) if config.feature else FeatureConfig()
+    if num_frames is None:
+        num_frames = frame_count(wave.shape[0] / feature.sample_rate, feature.fps)
+    if not 1 <= options.steps <= MAX_STEPS:
+        raise ValueError(f"steps must be 1 to {MAX_STEPS}, got {options.steps}")
+    if options.sampler not in SAMPLERS:
+        raise ValueError(f"unknown sampler {options.sampler!r}: one of {', '.join(SAMPLERS)}")
+    T = num_frames
+    if au.dim() == 1:
+        au = au[None].expand(T, -1)
+    if au.shape != (T, facs.NUM_AUS):
+        raise ValueError(f"AU prompt must be [{T}, {facs.NUM_AUS}], got {tuple(au.shape)}")
+    device = next(model.parameters()).device
+    audio = audio_features(wave, T, feature).to(device)[None]
+    prompt = (au.float() * edge_envelope(T, options.prompt_ramp * feature.fps)[:, None]).to(device)[None]
+
+    windowed = WindowedDenoiser(model, config.window, min(options.overlap, config.window - 1), options.max_batch)
+    guided = CFGDenoiser(windowed, options.strength)
+    rest = model.normalise(torch.zeros(config.motion_dim, device=device))  # the calm face in model space
+    known = torch.zeros(T, dtype=torch.bool, device=device)
+    known[0] = known[-1] = True
+
+    def denoiser(x: Tensor, sigma: Tensor, **kwargs) -> Tensor:
+        x0 = guided(x, sigma, **kwargs)
+        return torch.where(known[None, :, None], rest, x0)  # inpaint the rest pose at the ends
+
+    generator = torch.Generator().manual_seed(int(options.seed))
+    sigmas = sigmas_karras(options.steps, config.sigma_min, config.sigma_max).to(device)
+    x = torch.randn(1, T, config.motion_dim, generator=generator).to(device) * sigmas[0]
+    threads = torch.get_num_threads()
+    if options.threads is not None and device.type == "cpu":
+        torch.set_num_threads(options.threads)
+    try:
+        x = SAMPLERS[options.sampler](denoiser, x, sigmas, {"audio": audio, "au": prompt}, callback=callback)
+    finally:
+        torch.set_num_threads(threads)
+    raw = model.denormalise(x[0]).cpu()
+    raw = raw * edge_envelope(T, options.calm_frames)[:, None]  # rest is all zeros
+    raw[:, ROTATION] *= options.head_motion
+    raw[:, TRANSLATION] *= options.head_motion
+    motion = unpack_motion(raw)
+    if not options.blinks:
+        prompted = facs.au_to_arkit(prompt[0].cpu())
+        for name in ("eyeBlinkLeft", "eyeBlinkRight"):
+            i = facs.ARKIT_INDEX[name]
+            motion["arkit"][:, i] = torch.minimum(motion["arkit"][:, i], prompted[:, i])
+    return motion

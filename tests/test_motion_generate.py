@@ -1,0 +1,158 @@
+"""Audio features, AU prompts, windows and the sampling loop (tiny random models, CPU, fast)."""
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+import torchaudio.functional as AF
+
+from emotalk_cli import facs
+from emotalk_cli.audio.features import FeatureConfig, audio_features, frame_count, load_audio
+from emotalk_cli.errors import EmotalkError
+from emotalk_cli.motion.denoiser import MOTION_DIM
+from emotalk_cli.motion.generate import (GenerateOptions, WindowedDenoiser, au_frames, edge_envelope, generate_motion,
+                                         window_starts)
+
+from test_motion_model import tiny_model
+
+RATE = 16_000
+
+
+def speechy(seconds: float, rate: int = RATE, seed: int = 0) -> np.ndarray:
+    """Noise bursts with pauses: speech-like loudness changes."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * rate)
+    envelope = (np.sin(np.arange(n) / rate * 2 * np.pi * 3) > 0).astype(np.float32)
+    return (0.2 * rng.standard_normal(n) * envelope).astype(np.float32)
+
+
+# -- features ----------------------------------------------------------------------------------
+
+def test_features_shape_and_frame_alignment():
+    wave = torch.from_numpy(speechy(2.0))
+    feats = audio_features(wave)
+    assert feats.shape == (frame_count(2.0, 25), FeatureConfig().dim) == (50, 160)
+    assert audio_features(wave, num_frames=60).shape == (60, 160)  # padded with silence
+
+
+def test_features_are_gain_invariant_and_silence_is_floor():
+    wave = torch.from_numpy(speechy(1.0))
+    assert torch.allclose(audio_features(wave), audio_features(wave * 0.1), atol=1e-3)
+    silence = audio_features(torch.zeros(RATE))
+    assert torch.equal(silence, torch.full_like(silence, -1.5))
+
+
+def test_features_survive_nan_and_clipping():
+    wave = torch.from_numpy(speechy(1.0)) * 50
+    wave[::7] = float("nan")
+    feats = audio_features(wave)
+    assert torch.isfinite(feats).all()
+
+
+@pytest.mark.parametrize("rate", [8000, 22050, 44100, 96000])
+def test_streamed_resampling_equals_resampling_at_once(tmp_path, rate):
+    x = np.clip(speechy(1.3, rate, seed=rate), -1, 1)
+    path = tmp_path / "a.flac"
+    soundfile.write(str(path), np.stack([x, x], axis=1), rate)
+    got = load_audio(path, block_seconds=0.25)
+    want = AF.resample(torch.from_numpy(soundfile.read(str(path), dtype="float32")[0][:, 0].copy()), rate, RATE)
+    assert got.shape == want.shape
+    assert torch.allclose(got, want.clamp(-1, 1), atol=1e-5)
+
+
+def test_bad_audio_files_raise_one_line(tmp_path):
+    short = tmp_path / "short.wav"
+    soundfile.write(str(short), np.zeros(1000, np.float32), RATE)
+    with pytest.raises(EmotalkError, match="at least 0.2 s"):
+        load_audio(short)
+    text = tmp_path / "notes.wav"
+    text.write_text("hello")
+    with pytest.raises(EmotalkError, match="not a readable audio file"):
+        load_audio(text)
+
+
+# -- prompts and windows -----------------------------------------------------------------------
+
+def test_au_frames_interpolates_and_holds():
+    au = torch.zeros(2, facs.NUM_AUS)
+    au[1, 0] = 1.0
+    frames = au_frames(torch.tensor([0.0, 1.0]), au, 50, 25.0)
+    assert frames[0, 0] == 0 and frames[12, 0] == pytest.approx(0.48) and (frames[25:, 0] == 1).all()
+    assert au_frames(torch.tensor([0.0]), au[1:], 5, 25.0).shape == (5, facs.NUM_AUS)
+
+
+def test_window_starts_cover_the_clip():
+    assert window_starts(10, 16, 4) == [0]
+    starts = window_starts(100, 16, 4)
+    assert starts[0] == 0 and starts[-1] == 84 and all(b - a <= 12 for a, b in zip(starts, starts[1:]))
+
+
+def test_edge_envelope_is_zero_at_the_ends():
+    env = edge_envelope(20, 3)
+    assert env[0] == 0 and env[-1] == 0 and env[3] == 1 and env[10] == 1
+
+
+def test_windows_match_one_long_pass_for_a_frame_local_model():
+    """A model without cross-frame context gives the same clip windowed or whole: no seams."""
+    def local(x, sigma, audio, au, drop_au):
+        return torch.tanh(x * 0.5 + audio[..., :1] + au[..., :1]) * sigma[:, None, None]
+
+    x, audio, au = torch.randn(2, 100, MOTION_DIM), torch.randn(2, 100, 160), torch.rand(2, 100, 24)
+    sigma = torch.tensor([0.5, 2.0])
+    drop = torch.tensor([False, True])
+    whole = local(x, sigma, audio, au, drop)
+    windowed = WindowedDenoiser(local, window=16, overlap=5, max_batch=3)(x, sigma, audio, au, drop)
+    assert torch.allclose(windowed, whole, atol=1e-6)
+
+
+def test_windows_equal_the_model_when_the_clip_fits():
+    model = tiny_model(window=32)
+    x, audio, au = torch.randn(1, 20, MOTION_DIM), torch.randn(1, 20, 160), torch.rand(1, 20, 24)
+    direct = model(x, torch.ones(1), audio=audio, au=au)
+    assert torch.allclose(WindowedDenoiser(model, 32, 8)(x, torch.ones(1), audio, au), direct, atol=1e-6)
+
+
+# -- sampling ----------------------------------------------------------------------------------
+
+def test_generate_is_seeded_and_shaped():
+    model = tiny_model()
+    wave = torch.from_numpy(speechy(2.3))
+    options = GenerateOptions(steps=4, seed=7)
+    a = generate_motion(model, wave, torch.zeros(facs.NUM_AUS), options)
+    b = generate_motion(model, wave, torch.zeros(facs.NUM_AUS), options)
+    c = generate_motion(model, wave, torch.zeros(facs.NUM_AUS), GenerateOptions(steps=4, seed=8))
+    T = frame_count(2.3, 25)
+    assert a["arkit"].shape == (T, 52) and a["head_rotation"].shape == (T, 3) and a["gaze"].shape == (T, 2)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not torch.equal(a["arkit"], c["arkit"])
+    assert (a["arkit"] >= 0).all() and (a["arkit"] <= 1).all()
+
+
+def test_long_clip_is_continuous_across_windows():
+    """Neighbouring frames at the window seams differ no more than anywhere else."""
+    model = tiny_model(window=16)
+    wave = torch.from_numpy(speechy(4.0))
+    motion = generate_motion(model, wave, torch.zeros(facs.NUM_AUS), GenerateOptions(steps=6, overlap=6, seed=1))
+    x = torch.cat([motion["arkit"], motion["head_rotation"] * 10, motion["gaze"] * 10], dim=1)
+    jumps = (x[1:] - x[:-1]).abs().max(dim=1).values  # [T-1]
+    starts = window_starts(x.shape[0], 16, 6)
+    seams = [s + 6 for s in starts[:-1]] + [s for s in starts[1:]]  # overlap edges
+    seam_jumps = torch.stack([jumps[min(i, len(jumps) - 1)] for i in seams])
+    assert seam_jumps.max() <= jumps[5:-5].max() + 1e-6
+
+
+def test_calm_ends_still_head_and_no_blinks():
+    model = tiny_model()
+    wave = torch.from_numpy(speechy(1.5))
+    options = GenerateOptions(steps=3, head_motion=0.0, blinks=False)
+    motion = generate_motion(model, wave, torch.zeros(facs.NUM_AUS), options)
+    for name, tensor in motion.items():
+        assert tensor[0].abs().max() == 0 and tensor[-1].abs().max() == 0, name
+    assert motion["head_rotation"].abs().max() == 0 and motion["head_translation"].abs().max() == 0
+    blink = [facs.ARKIT_INDEX["eyeBlinkLeft"], facs.ARKIT_INDEX["eyeBlinkRight"]]
+    assert motion["arkit"][:, blink].abs().max() == 0
+
+
+def test_steps_are_capped():
+    with pytest.raises(ValueError, match="steps"):
+        generate_motion(tiny_model(), torch.zeros(RATE), torch.zeros(facs.NUM_AUS), GenerateOptions(steps=26))
