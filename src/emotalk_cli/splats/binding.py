@@ -87,10 +87,11 @@ def bind_to_world(
         if value.shape != (n, width):
             raise ValueError(f"{name} must be [N={n}, {width}], got {list(value.shape)}")
     origin, rotation, scale = triangle_frames(vertices, faces)
+    triangle_quats = matrix_to_quat(rotation)  # per triangle (F), not per Gaussian (N >> F): cheaper
     parent = parent.long()
     origin, rotation, scale = origin[..., parent, :], rotation[..., parent, :, :], scale[..., parent]
     means = scale[..., None] * torch.einsum("...ij,...j->...i", rotation, local_means) + origin
-    quats = quat_multiply(matrix_to_quat(rotation), normalize_quat(local_quats))
+    quats = quat_multiply(triangle_quats[..., parent, :], normalize_quat(local_quats))
     scales = scale[..., None] * torch.exp(local_log_scales)
     return means, quats, scales
 
