@@ -60,7 +60,7 @@ def test_bad_weights_files_fail_with_the_fix(tmp_path):
         load_head(tmp_path / "missing.safetensors")
     other = tmp_path / "track.safetensors"
     artifacts.save_artifact(other, artifacts.AU_TRACK, {"times": torch.zeros(1), "au": torch.zeros(1, facs.NUM_AUS)}, {})
-    with pytest.raises(ArtifactError, match="expected an emotalk.text2au weights file, found emotalk.au_track"):
+    with pytest.raises(ArtifactError, match="expected a emotalk.text2au file but it is a emotalk.au_track file"):
         load_head(other)
     junk = tmp_path / "junk.safetensors"
     junk.write_bytes(b"not a safetensors file")

@@ -213,27 +213,40 @@ def spec_dtype(spec: FormatSpec, name: str) -> torch.dtype:
     return (spec.tensors.get(name) or spec.optional[name]).dtype
 
 
-def load_artifact(path: str | os.PathLike, spec: FormatSpec) -> Artifact:
-    """Read and validate a file of format `spec`; raise ArtifactError with a one-line fix otherwise."""
+def read_safetensors(
+    path: str | os.PathLike, format_name: str, version: int, made_by: str, device: str = "cpu"
+) -> tuple[dict[str, Tensor], dict[str, str]]:
+    """Tensors and raw metadata of a safetensors file of ours, once it is known to exist, be readable
+    and carry `format_name` at `version`. Every way it can fail is an ArtifactError of one line
+    that names the command making a right file (`made_by`). Models and corpus shards, whose
+    tensors a FormatSpec cannot list, use this directly; `load_artifact` builds on it."""
     source = Path(path)
-    hint = f"make one with: {spec.made_by}"
+    hint = f"make one with: {made_by}"
     if not source.is_file():
         raise ArtifactError(f"{source}: no such file ({hint})")
     try:
         with safe_open(str(source), framework="pt") as handle:
             metadata = handle.metadata() or {}
-        tensors = load_file(str(source))
+        tensors = load_file(str(source), device=device)
     except (SafetensorError, OSError, ValueError) as err:
         raise ArtifactError(f"{source}: not a readable safetensors file ({str(err).splitlines()[0]}); {hint}") from None
     found = metadata.get("format")
-    if found != spec.name:
+    if found != format_name:
         what = f"a {found} file" if found else "not an emotalk file"
-        raise ArtifactError(f"{source}: expected a {spec.name} file but it is {what}; {hint}")
-    if metadata.get("version") != str(spec.version):
+        raise ArtifactError(f"{source}: expected a {format_name} file but it is {what}; {hint}")
+    if metadata.get("version") != str(version):
         raise ArtifactError(
-            f"{source}: {spec.name} version {metadata.get('version')} is not supported "
-            f"(this emotalk reads version {spec.version}); remake it: {spec.made_by}"
+            f"{source}: {format_name} version {metadata.get('version')} is not supported "
+            f"(this emotalk reads version {version}); remake it: {made_by}"
         )
+    return tensors, metadata
+
+
+def load_artifact(path: str | os.PathLike, spec: FormatSpec) -> Artifact:
+    """Read and validate a file of format `spec`; raise ArtifactError with a one-line fix otherwise."""
+    source = Path(path)
+    hint = f"make one with: {spec.made_by}"
+    tensors, metadata = read_safetensors(source, spec.name, spec.version, spec.made_by)
     try:
         meta = json.loads(metadata.get("meta", "{}"))
     except json.JSONDecodeError:

@@ -37,12 +37,11 @@ from pathlib import Path
 import numpy as np
 import torch
 import torchaudio.functional as AF
-from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from emotalk_cli import facs
-from emotalk_cli.artifacts import atomic_output
-from emotalk_cli.errors import ArtifactError, EmotalkError
+from emotalk_cli.artifacts import atomic_output, read_safetensors
+from emotalk_cli.errors import EmotalkError
 from emotalk_cli.facs import ARKIT_NAMES
 from emotalk_cli.motion.augment import augment, change_speed
 from emotalk_cli.motion.layers import EMOTION_CHOICES, blink_track, compose, emotion_layer, gaze_track, head_motion, speech_energy
@@ -414,15 +413,7 @@ def write_shard(path: Path, utterances: list[dict], split: str, config: CorpusCo
 def load_shard(path: str | Path) -> tuple[list[dict], dict]:
     """Read a shard back: (utterances, meta); each utterance has the tensors of `write_shard`
     sliced to it (audio [N] float32 in [-1, 1]) and its record under "record"."""
-    source = Path(path)
-    try:
-        with safe_open(str(source), framework="pt") as handle:
-            metadata = handle.metadata() or {}
-        tensors = load_file(str(source))
-    except (OSError, ValueError, SafetensorError) as err:
-        raise ArtifactError(f"{source}: not a readable corpus shard ({err}); make one with python -m emotalk_cli.motion.corpus") from None
-    if metadata.get("format") != SHARD_FORMAT or metadata.get("version") != str(SHARD_VERSION):
-        raise ArtifactError(f"{source}: not an {SHARD_FORMAT} v{SHARD_VERSION} file; remake it with python -m emotalk_cli.motion.corpus")
+    tensors, metadata = read_safetensors(path, SHARD_FORMAT, SHARD_VERSION, "python -m emotalk_cli.motion.corpus")
     meta = json.loads(metadata["meta"])
     ao, fo = tensors["audio_offsets"], tensors["frame_offsets"]
     utterances = []

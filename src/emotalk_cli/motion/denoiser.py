@@ -24,12 +24,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from torch import Tensor, nn
 
 from emotalk_cli import facs
-from emotalk_cli.artifacts import atomic_output
+from emotalk_cli.artifacts import atomic_output, read_safetensors
 from emotalk_cli.errors import ArtifactError
 from emotalk_cli.motion.schedule import edm_scalings
 
@@ -170,19 +169,7 @@ def save_model(path: str | os.PathLike, model: MotionModel, meta: dict | None = 
 def load_model(path: str | os.PathLike | None = None, device: torch.device | str = "cpu") -> MotionModel:
     """Rebuild a MotionModel from its file (default weights/motion.safetensors), in eval mode."""
     source = Path(path or DEFAULT_WEIGHTS)
-    if not source.is_file():
-        raise ArtifactError(f"{source}: no such motion model; make it with {MADE_BY}")
-    try:
-        with safe_open(str(source), framework="pt") as handle:
-            metadata = handle.metadata() or {}
-        state = load_file(str(source))
-    except (SafetensorError, OSError, ValueError) as err:
-        raise ArtifactError(f"{source}: not a readable safetensors file ({str(err).splitlines()[0]}); remake it with {MADE_BY}") from None
-    if metadata.get("format") != FORMAT:
-        raise ArtifactError(f"{source}: expected a {FORMAT} file but it is {metadata.get('format') or 'not an emotalk file'}; "
-                            f"give a motion model (made with {MADE_BY})")
-    if metadata.get("version") != str(VERSION):
-        raise ArtifactError(f"{source}: {FORMAT} version {metadata.get('version')} is not supported; remake it with {MADE_BY}")
+    state, metadata = read_safetensors(source, FORMAT, VERSION, MADE_BY)
     config = MotionModelConfig(**json.loads(metadata["config"]))
     model = MotionModel(config)
     try:

@@ -27,6 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from emotalk_cli import facs
+from emotalk_cli.artifacts import atomic_output, read_safetensors
 from emotalk_cli.errors import ArtifactError
 from emotalk_cli.text2au import encoder as enc
 
@@ -121,29 +122,16 @@ def save_head(head: AUHead, path: str | os.PathLike, meta: dict) -> None:
     tensors = {k: v.detach().cpu().contiguous() for k, v in head.state_dict().items()}
     metadata = {"format": FORMAT, "version": str(VERSION), "config": head.config.to_json(), "meta": json.dumps(meta)}
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(str(path) + ".part")
-    save_file(tensors, str(tmp), metadata=metadata)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    with atomic_output(path, overwrite=True) as temp:  # training replaces the shipped file
+        save_file(tensors, str(temp), metadata=metadata)
 
 
 def load_head(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[AUHead, dict]:
     """Rebuild the head from the file alone; ArtifactError with the fix when it is missing or wrong."""
-    from safetensors import SafetensorError, safe_open
-
     source = Path(path)
     if not source.is_file():
         raise ArtifactError(f"{source}: no such text2au weights file (make it with: {MADE_BY}, or pass --weights)")
-    try:
-        with safe_open(str(source), framework="pt", device=str(device)) as handle:
-            metadata = handle.metadata() or {}
-            tensors = {k: handle.get_tensor(k) for k in handle.keys()}
-    except (SafetensorError, OSError, ValueError) as err:
-        raise ArtifactError(f"{source}: not a readable safetensors file ({str(err).splitlines()[0]}); remake it: {MADE_BY}") from None
-    if metadata.get("format") != FORMAT:
-        raise ArtifactError(f"{source}: expected an {FORMAT} weights file, found {metadata.get('format') or 'no format'}; remake it: {MADE_BY}")
-    if metadata.get("version") != str(VERSION):
-        raise ArtifactError(f"{source}: {FORMAT} version {metadata.get('version')} is not supported (reads {VERSION}); remake it: {MADE_BY}")
+    tensors, metadata = read_safetensors(source, FORMAT, VERSION, MADE_BY, device=str(device))
     try:
         config = Text2AUConfig.from_json(metadata["config"])
         meta = json.loads(metadata.get("meta", "{}"))
