@@ -34,7 +34,7 @@ from typing import Optional
 
 import typer
 
-from emotalk_cli.cli.common import fail, parse_assignments, progress, reported_errors, stderr, warn
+from emotalk_cli.cli.common import fail, parse_assignments, progress, refuse_existing, reported_errors, stderr, warn
 from emotalk_cli.errors import EmotalkError
 
 MAX_STEPS = 25  # the sampler's ceiling (motion.generate.MAX_STEPS)
@@ -99,9 +99,7 @@ def _animate(audio, emotion, au, au_track, output, avatar, weights, strength, se
         if output.suffix.lower() not in VIDEO_SUFFIXES:
             raise EmotalkError(f"-o {output}: end it in .mp4 (video); for motion alone use --motion-only --motion-out")
         check_frame_size(size, size)
-    for path in (p for p in (None if motion_only else output, motion_out, csv) if p is not None):
-        if path.exists() and not force:
-            raise EmotalkError(f"{path} already exists: pass --force to overwrite it, or choose another name")
+    refuse_existing(None if motion_only else output, motion_out, csv, force=force)
     torch_device = resolve_device(device)
     sound = audio_info(audio)
     wave = load_audio(audio)

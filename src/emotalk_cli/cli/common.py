@@ -32,6 +32,13 @@ def reported_errors() -> Iterator[None]:
         raise fail("interrupted; nothing was written", code=130) from None
 
 
+def refuse_existing(*paths, force: bool) -> None:
+    """Before any work: an output that exists is an error unless --force (None entries are skipped)."""
+    for path in paths:
+        if path is not None and path.exists() and not force:
+            raise EmotalkError(f"{path} already exists: pass --force to overwrite it, or choose another name")
+
+
 def warn(message: str) -> None:
     stderr.print(f"emotalk: warning: {message}", markup=False, soft_wrap=True)
 

@@ -32,7 +32,7 @@ from typing import Optional
 
 import typer
 
-from emotalk_cli.cli.common import fail, progress, reported_errors, stderr, warn
+from emotalk_cli.cli.common import fail, progress, refuse_existing, reported_errors, stderr, warn
 from emotalk_cli.errors import EmotalkError
 from emotalk_cli.fit.photometric_config import PhotometricConfig
 
@@ -74,9 +74,7 @@ def _fit_avatar(image, video, output, iterations, seed, gaussians, landmarker, m
         raise EmotalkError(f"-o {output}: an avatar is a .safetensors file: end the name in .safetensors")
     if preview is not None and preview.suffix.lower() != ".png":
         raise EmotalkError(f"--preview {preview}: the preview is a PNG: end the name in .png")
-    for path in (output, preview):
-        if path is not None and path.exists() and not force:
-            raise EmotalkError(f"{path} already exists: pass --force to overwrite it, or choose another name")
+    refuse_existing(output, preview, force=force)
     if iterations < 0:
         raise EmotalkError(f"--iterations {iterations} must be 0 or more")
     if gaussians < 1000:

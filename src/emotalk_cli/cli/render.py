@@ -34,7 +34,7 @@ from typing import Optional
 
 import typer
 
-from emotalk_cli.cli.common import parse_assignments, progress, reported_errors, stderr
+from emotalk_cli.cli.common import parse_assignments, progress, refuse_existing, reported_errors, stderr
 from emotalk_cli.errors import EmotalkError
 
 DEFAULT_DURATION = 4.0  # seconds rendered when neither motion nor audio sets the length
@@ -86,8 +86,7 @@ def _render(avatar, output, motion, audio, au, arkit, width, height, fps, durati
     if suffix not in VIDEO_SUFFIXES + IMAGE_SUFFIXES + (".ply",):
         raise EmotalkError(f"-o {output}: unknown output type {suffix or '(none)'}: end it in .mp4 for video, "
                            ".png for a still or .ply for the Gaussians")
-    if output.exists() and not force:
-        raise EmotalkError(f"{output} already exists: pass --force to overwrite it, or choose another -o")
+    refuse_existing(output, force=force)
     if backend not in BACKENDS:
         raise EmotalkError(f"unknown --backend {backend!r}: use one of {', '.join(BACKENDS)}")
     check_frame_size(width, height)
