@@ -94,7 +94,7 @@ def test_edge_envelope_is_zero_at_the_ends():
 
 def test_windows_match_one_long_pass_for_a_frame_local_model():
     """A model without cross-frame context gives the same clip windowed or whole: no seams."""
-    def local(x, sigma, audio, au, drop_au):
+    def local(x, sigma, audio, au, drop_au, drop_audio=None):
         return torch.tanh(x * 0.5 + audio[..., :1] + au[..., :1]) * sigma[:, None, None]
 
     x, audio, au = torch.randn(2, 100, MOTION_DIM), torch.randn(2, 100, 160), torch.rand(2, 100, 24)

@@ -54,7 +54,7 @@ def test_samplers_reach_the_data_point(name):
 
 
 def test_cfg_combines_cond_and_uncond():
-    def model(x, sigma, audio, au, drop_au):
+    def model(x, sigma, audio, au, drop_au, drop_audio):
         return torch.where(drop_au[:, None, None], torch.zeros_like(x), torch.ones_like(x))
 
     x = torch.zeros(2, 4, 3)
@@ -62,6 +62,33 @@ def test_cfg_combines_cond_and_uncond():
     assert torch.equal(CFGDenoiser(model, 1.0)(x, torch.ones(2), **args), torch.ones_like(x))
     assert torch.allclose(CFGDenoiser(model, 2.5)(x, torch.ones(2), **args), torch.full_like(x, 2.5))
     assert torch.allclose(CFGDenoiser(model, 0.0)(x, torch.ones(2), **args), torch.zeros_like(x))
+
+
+def test_cfg_on_audio_and_prompt_matches_the_formula():
+    """e(0,0) + sa (e(A,0) - e(0,0)) + s (e(A,S) - e(A,0)), checked against separate calls."""
+    def model(x, sigma, audio, au, drop_au, drop_audio):
+        a = torch.where(drop_audio[:, None, None], torch.zeros_like(x), audio[..., :1].expand_as(x))
+        s = torch.where(drop_au[:, None, None], torch.zeros_like(x), au[..., :1].expand_as(x))
+        return x + 3 * a + 5 * s + a * s  # not additive, so the form matters
+
+    x = torch.randn(2, 4, 3)
+    args = dict(audio=torch.randn(2, 4, 1), au=torch.rand(2, 4, 24))
+    flag = lambda v: torch.full((2,), v)
+    e = lambda du, da: model(x, torch.ones(2), drop_au=flag(du), drop_audio=flag(da), **args)
+    for scale, audio_scale in ((1.0, 1.0), (2.0, 1.0), (1.0, 2.5), (1.5, 0.5)):
+        expected = e(True, True) + audio_scale * (e(True, False) - e(True, True)) + scale * (e(False, False) - e(True, False))
+        got = CFGDenoiser(model, scale, audio_scale)(x, torch.ones(2), **args)
+        assert torch.allclose(got, expected, atol=1e-5), (scale, audio_scale)
+
+
+def test_null_audio_differs_from_audio():
+    model = tiny_model()
+    torch.nn.init.normal_(model.null_audio)
+    x = torch.randn(1, 8, MOTION_DIM)
+    args = dict(audio=torch.randn(1, 8, 160), au=torch.rand(1, 8, 24))
+    a = model(x, torch.ones(1), drop_audio=torch.tensor([False]), **args)
+    b = model(x, torch.ones(1), drop_audio=torch.tensor([True]), **args)
+    assert a.shape == x.shape and not torch.allclose(a, b)
 
 
 def test_null_prompt_differs_from_prompt():

@@ -6,6 +6,7 @@ import torch
 
 from emotalk_cli.motion.corpus import CorpusConfig, write_shard
 from emotalk_cli.motion.denoiser import MotionModelConfig, load_model
+from emotalk_cli.motion.discriminator import CriticConfig, MotionCritic, critic_loss, generator_loss
 from emotalk_cli.motion.train import TrainOptions, load_corpus, train
 
 
@@ -53,3 +54,39 @@ def test_train_writes_weights_and_resumes(tmp_path, corpus):
     meta2 = train(corpus, out, options, config, ckpt, ckpt)
     assert meta2["steps"] > steps
     assert torch.isfinite(load_model(out).mean).all()
+
+
+def test_critic_scores_patches_and_ignores_padding():
+    critic = MotionCritic(CriticConfig(motion_dim=60, audio_dim=160, width=16, layers=2))
+    motion, audio = torch.randn(2, 16, 60), torch.randn(2, 16, 160)
+    pad = torch.zeros(2, 16, dtype=torch.bool)
+    pad[:, 12:] = True
+    scores = critic(motion, audio, pad)
+    assert scores.shape == (2, 4)
+    changed = motion.clone()
+    changed[:, 12:] += 5.0  # only padding frames differ
+    assert torch.allclose(critic(changed, audio, pad), scores)
+
+
+def test_least_squares_losses():
+    ones, zeros = torch.ones(3, 4), torch.zeros(3, 4)
+    assert critic_loss(ones, zeros).item() == 0.0 and critic_loss(zeros, ones).item() == 1.0
+    assert generator_loss(ones).item() == 0.0 and generator_loss(zeros).item() == 1.0
+    # per-window weights pick which windows count
+    scores = torch.stack([torch.ones(4), torch.zeros(4)])
+    assert generator_loss(scores, torch.tensor([1.0, 0.0])).item() == 0.0
+    assert generator_loss(scores, torch.tensor([0.0, 1.0])).item() == 1.0
+
+
+def test_adversarial_training_runs_resumes_and_keeps_critic(tmp_path, corpus):
+    out, ckpt = tmp_path / "m.safetensors", tmp_path / "ck.pt"
+    config = MotionModelConfig(width=32, layers=1, heads=2, window=16)
+    options = TrainOptions(minutes=0.02, batch=4, warmup=2, adv_weight=0.1)
+    meta = train(corpus, out, options, config, None, ckpt)
+    state = torch.load(ckpt, weights_only=False)
+    assert state["critic"] is not None and meta["steps"] > 0
+    assert any("adv_loss" in h for h in meta["history"])
+    meta2 = train(corpus, out, options, config, ckpt, ckpt)
+    assert meta2["steps"] > meta["steps"]
+    # the shipped model file holds the denoiser only
+    assert not any(k.startswith("critic") for k in load_model(out).state_dict())

@@ -49,6 +49,7 @@ def animate(
     avatar: Optional[Path] = typer.Option(None, "--avatar", "-a", help="Avatar (.safetensors) [default: weights/default_avatar.safetensors]."),
     weights: Optional[Path] = typer.Option(None, "--weights", help="Motion model [default: weights/motion.safetensors]."),
     strength: float = typer.Option(1.0, "--strength", help="How strongly the emotion shows (classifier-free guidance scale, 0..5)."),
+    lip_strength: Optional[float] = typer.Option(None, "--lip-strength", help="How strongly the lips follow the speech (guidance scale on the audio, 0..5) [default: the motion model's]."),
     seed: int = typer.Option(0, "--seed", help="Random seed: same inputs and seed give the same motion."),
     steps: int = typer.Option(20, "--steps", help=f"Sampler steps (1..{MAX_STEPS})."),
     head_motion: float = typer.Option(1.0, "--head-motion", help="Scale of head motion (0 keeps the head still)."),
@@ -69,6 +70,8 @@ def animate(
         raise fail(f"--steps {steps} is out of range: use 1 to {MAX_STEPS}", code=2)
     if not 0.0 <= strength <= 5.0:
         raise fail(f"--strength {strength} is out of range: use 0 to 5", code=2)
+    if lip_strength is not None and not 0.0 <= lip_strength <= 5.0:
+        raise fail(f"--lip-strength {lip_strength} is out of range: use 0 to 5", code=2)
     if not 0.0 <= head_motion <= 5.0:
         raise fail(f"--head-motion {head_motion} is out of range: use 0 (still) to 5", code=2)
     if motion_only and motion_out is None and csv is None:
@@ -76,11 +79,11 @@ def animate(
     if motion_only and output is not None:
         raise fail("--motion-only writes no video: drop -o, or drop --motion-only", code=2)
     with reported_errors():
-        _animate(audio, emotion, au, au_track, output, avatar, weights, strength, seed, steps, head_motion, blinks,
+        _animate(audio, emotion, au, au_track, output, avatar, weights, strength, lip_strength, seed, steps, head_motion, blinks,
                  motion_out, csv, motion_only, size, backend, device, force, quiet)
 
 
-def _animate(audio, emotion, au, au_track, output, avatar, weights, strength, seed, steps, head_motion, blinks,
+def _animate(audio, emotion, au, au_track, output, avatar, weights, strength, lip_strength, seed, steps, head_motion, blinks,
              motion_out, csv, motion_only, size, backend, device, force, quiet) -> None:
     import torch
 
@@ -89,7 +92,7 @@ def _animate(audio, emotion, au, au_track, output, avatar, weights, strength, se
     from emotalk_cli.audio.io import audio_info
     from emotalk_cli.device import resolve_device
     from emotalk_cli.motion.denoiser import load_model
-    from emotalk_cli.motion.generate import GenerateOptions, generate_motion
+    from emotalk_cli.motion.generate import GenerateOptions, default_lip_strength, generate_motion
     from emotalk_cli.motion.livelink import write_livelink_csv
     from emotalk_cli.render.video import VIDEO_SUFFIXES, check_frame_size
 
@@ -111,7 +114,10 @@ def _animate(audio, emotion, au, au_track, output, avatar, weights, strength, se
     num_frames = frame_count(seconds, fps)
     prompt = _prompt(emotion, au, au_track, seconds, num_frames, fps)
 
-    options = GenerateOptions(steps=steps, strength=strength, seed=seed, head_motion=head_motion, blinks=blinks)
+    if lip_strength is None:
+        lip_strength = default_lip_strength(model)
+    options = GenerateOptions(steps=steps, strength=strength, lip_strength=lip_strength, seed=seed,
+                              head_motion=head_motion, blinks=blinks)
     sample_started = time.perf_counter()
     with progress(quiet) as bar:
         task = bar.add_task("sampling motion", total=steps, unit="steps")
@@ -120,7 +126,7 @@ def _animate(audio, emotion, au, au_track, output, avatar, weights, strength, se
     sample_seconds = time.perf_counter() - sample_started
 
     meta = {"command": "animate", "audio": audio.name, "fps": fps, "arkit_names": list(facs.ARKIT_NAMES),
-            "emotion": emotion, "au": au, "au_track": au_track, "strength": strength, "seed": seed, "steps": steps,
+            "emotion": emotion, "au": au, "au_track": au_track, "strength": strength, "lip_strength": lip_strength, "seed": seed, "steps": steps,
             "head_motion": head_motion, "blinks": blinks,
             "weights": Path(weights).name if weights else "motion.safetensors"}
     if motion_out is not None:

@@ -2,12 +2,14 @@
 
     model = MotionModel(MotionModelConfig(), stats)            # or load_model("weights/motion.safetensors")
     x0 = model(x, sigma, audio=feats, au=prompt, drop_au=drop)  # x [B, T, 60] normalised, sigma [B]
+    x0 = model(x, sigma, audio=feats, au=prompt, drop_au=drop, drop_audio=drop_a)   # + audio dropped
 
 Motion per frame (D = 60): 52 ARKit weights, head rotation (3, axis-angle rad), head translation
 (3, m), gaze (2, rad), each channel normalised by the training corpus' mean and std (stored in
 the model). The network: the audio features pass through two 1-D convolutions (+-3 frames of
-context), the AU prompt through a linear layer (or a learned null prompt where `drop_au`, for
-classifier-free guidance), the noisy motion through a linear layer; their sum plus sinusoidal
+context) (or a learned null embedding where `drop_audio`, for guidance on the audio), the AU
+prompt through a linear layer (or a learned null prompt where `drop_au`, for classifier-free
+guidance), the noisy motion through a linear layer; their sum plus sinusoidal
 positions and the noise-level embedding goes through a pre-norm Transformer encoder over the
 window, and a linear head gives EDM's F, preconditioned into the x0 estimate (schedule.edm_scalings).
 
@@ -107,12 +109,14 @@ class MotionModel(nn.Module):
         )
         self.au_in = nn.Linear(c.au_dim, c.width)
         self.null_au = nn.Parameter(torch.zeros(c.width))  # the "no prompt" embedding for CFG
+        self.null_audio = nn.Parameter(torch.zeros(c.width))  # the "no audio" embedding for audio guidance
         self.noise_in = nn.Sequential(nn.Linear(64, c.width), nn.GELU(), nn.Linear(c.width, c.width))
         layer = nn.TransformerEncoderLayer(c.width, c.heads, c.ff_mult * c.width, c.dropout, activation="gelu",
                                            batch_first=True, norm_first=True)
         self.encoder = nn.TransformerEncoder(layer, c.layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(c.width)
         self.out = nn.Linear(c.width, c.motion_dim)
+        self.audio_guidance = True  # False for files made without a trained null_audio (load_model)
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
 
@@ -126,11 +130,13 @@ class MotionModel(nn.Module):
 
     # -- the network ---------------------------------------------------------------------------
     def network(self, x_in: Tensor, c_noise: Tensor, audio: Tensor, au: Tensor, drop_au: Tensor,
-                pad_mask: Tensor | None = None) -> Tensor:
+                pad_mask: Tensor | None = None, drop_audio: Tensor | None = None) -> Tensor:
         """F: x_in [B, T, D], c_noise [B], audio [B, T, F], au [B, T, A], drop_au [B] bool,
-        pad_mask [B, T] (True = padding) -> [B, T, D]."""
+        pad_mask [B, T] (True = padding), drop_audio [B] bool -> [B, T, D]."""
         B, T, _ = x_in.shape
         a = self.audio_in(audio.transpose(1, 2)).transpose(1, 2)
+        if drop_audio is not None:
+            a = torch.where(drop_audio[:, None, None], self.null_audio.expand_as(a), a)
         e = self.au_in(au)
         e = torch.where(drop_au[:, None, None], self.null_au.expand_as(e), e)
         h = self.motion_in(x_in) + a + e + _positions(T, self.config.width, x_in.device)
@@ -139,7 +145,7 @@ class MotionModel(nn.Module):
         return self.out(self.norm(h))
 
     def forward(self, x: Tensor, sigma: Tensor, audio: Tensor, au: Tensor, drop_au: Tensor | None = None,
-                pad_mask: Tensor | None = None, return_f: bool = False):
+                pad_mask: Tensor | None = None, return_f: bool = False, drop_audio: Tensor | None = None):
         """Denoised estimate x0 [B, T, D] of noisy x [B, T, D] (normalised) at noise levels sigma [B]."""
         if x.dim() != 3 or x.shape[-1] != self.config.motion_dim:
             raise ValueError(f"x must be [B, T, {self.config.motion_dim}], got {tuple(x.shape)}")
@@ -148,7 +154,7 @@ class MotionModel(nn.Module):
         if drop_au is None:
             drop_au = torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
         c_skip, c_out, c_in, c_noise = (s[:, None, None] for s in edm_scalings(sigma, self.config.sigma_data))
-        f = self.network(x * c_in, c_noise[:, 0, 0], audio, au, drop_au, pad_mask)
+        f = self.network(x * c_in, c_noise[:, 0, 0], audio, au, drop_au, pad_mask, drop_audio)
         x0 = c_skip * x + c_out * f
         return (x0, f) if return_f else x0
 
@@ -172,6 +178,9 @@ def load_model(path: str | os.PathLike | None = None, device: torch.device | str
     state, metadata = read_safetensors(source, FORMAT, VERSION, MADE_BY)
     config = MotionModelConfig(**json.loads(metadata["config"]))
     model = MotionModel(config)
+    # files made before audio guidance have no null audio embedding: such a model cannot be guided on its audio
+    model.audio_guidance = "null_audio" in state
+    state.setdefault("null_audio", torch.zeros(config.width))
     try:
         model.load_state_dict(state)
     except RuntimeError as err:

@@ -137,6 +137,7 @@ def evaluate(weights: Path | None, corpus: Path, limit: int, options: GenerateOp
         "au_mae_upper_all_ref": round(float(np.mean(err_ref_all)), 4),
         "seconds_10s": round(min(times), 3),
         "steps": options.steps, "sampler": options.sampler, "strength": options.strength,
+        "lip_strength": options.lip_strength,
         "threads": torch.get_num_threads(),
     }
 
@@ -150,11 +151,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=d.steps)
     parser.add_argument("--sampler", default=d.sampler)
     parser.add_argument("--strength", type=float, default=d.strength)
+    parser.add_argument("--lip-strength", type=float, default=d.lip_strength, help="guidance scale on the audio")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    options = replace(d, steps=args.steps, sampler=args.sampler, strength=args.strength, seed=args.seed)
+    options = replace(d, steps=args.steps, sampler=args.sampler, strength=args.strength, seed=args.seed,
+                      lip_strength=args.lip_strength)
     try:
         result = evaluate(args.weights, args.corpus, args.limit, options)
     except (EmotalkError, ValueError) as err:

@@ -43,6 +43,7 @@ class GenerateOptions:
     steps: int = 20  # sampler steps (at most MAX_STEPS)
     sampler: str = "dpmpp_2m"  # one of sampler.SAMPLERS
     strength: float = 1.0  # classifier-free guidance scale on the AU prompt (1 = as prompted)
+    lip_strength: float = 1.0  # guidance scale on the audio: how strongly the motion follows the speech
     seed: int = 0  # starting noise: same inputs and seed -> same motion
     head_motion: float = 1.0  # scales head rotation and translation (0 = still head)
     blinks: bool = True  # False removes blinks (eyes close only where the prompt asks: AU43/AU45)
@@ -52,6 +53,14 @@ class GenerateOptions:
     max_batch: int = 16  # windows per model call (bounds memory)
     threads: int | None = 1  # torch threads while sampling (1: the model is small, and extra threads
     #                          spin-wait badly on a busy CPU); None leaves torch's setting alone
+
+
+def default_lip_strength(model: MotionModel) -> float:
+    """The audio guidance scale the model's file recommends (meta "lip_strength", chosen by evaluation
+    when it was trained), or 1 (plain conditional) for files without one or without a null audio."""
+    if not getattr(model, "audio_guidance", True):
+        return 1.0
+    return float(getattr(model, "meta", {}).get("lip_strength", 1.0))
 
 
 def au_frames(times: Tensor, au: Tensor, num_frames: int, fps: float) -> Tensor:
@@ -89,7 +98,7 @@ def window_starts(num_frames: int, window: int, overlap: int) -> list[int]:
 
 class WindowedDenoiser:
     """A denoiser over whole clips made of a windowed one: `(x [B, T, D], sigma [B], audio [B, T, F],
-    au [B, T, A], drop_au [B]) -> x0 [B, T, D]`; windows blended with ramps across the overlaps."""
+    au [B, T, A], drop_au [B], drop_audio [B]) -> x0 [B, T, D]`; windows blended with ramps across the overlaps."""
 
     def __init__(self, model: MotionModel, window: int, overlap: int, max_batch: int = 16):
         if not 0 <= overlap < window:
@@ -100,10 +109,13 @@ class WindowedDenoiser:
         k = torch.arange(length, dtype=torch.float32)
         return (torch.minimum(k + 1, length - k) / (self.overlap + 1)).clamp(max=1.0)
 
-    def __call__(self, x: Tensor, sigma: Tensor, audio: Tensor, au: Tensor, drop_au: Tensor | None = None) -> Tensor:
+    def __call__(self, x: Tensor, sigma: Tensor, audio: Tensor, au: Tensor, drop_au: Tensor | None = None,
+                 drop_audio: Tensor | None = None) -> Tensor:
         B, T, _ = x.shape
         if drop_au is None:
             drop_au = torch.zeros(B, dtype=torch.bool)
+        if drop_audio is None:
+            drop_audio = torch.zeros(B, dtype=torch.bool)
         length = min(T, self.window)
         starts = window_starts(T, self.window, self.overlap)
         jobs = [(b, s) for b in range(B) for s in starts]
@@ -115,7 +127,8 @@ class WindowedDenoiser:
             def cut(t: Tensor) -> Tensor:
                 return torch.stack([t[b, s : s + length] for b, s in chunk])
             idx = torch.tensor([b for b, _ in chunk])
-            out = self.model(cut(x), sigma[idx], audio=cut(audio), au=cut(au), drop_au=drop_au[idx])
+            out = self.model(cut(x), sigma[idx], audio=cut(audio), au=cut(au), drop_au=drop_au[idx],
+                             drop_audio=drop_audio[idx])
             for (b, s), o in zip(chunk, out):
                 total[b, s : s + length] += o * w
                 norm[b, s : s + length] += w
@@ -139,6 +152,9 @@ def generate_motion(
         num_frames = frame_count(wave.shape[0] / feature.sample_rate, feature.fps)
     if not 1 <= options.steps <= MAX_STEPS:
         raise ValueError(f"steps must be 1 to {MAX_STEPS}, got {options.steps}")
+    if options.lip_strength != 1.0 and not getattr(model, "audio_guidance", True):
+        raise ValueError("this motion model was trained without audio dropout, so it cannot be guided on its audio: "
+                         "use lip strength 1, or retrain it (make weights-motion)")
     if options.sampler not in SAMPLERS:
         raise ValueError(f"unknown sampler {options.sampler!r}: one of {', '.join(SAMPLERS)}")
     T = num_frames
@@ -151,7 +167,7 @@ def generate_motion(
     prompt = (au.float() * edge_envelope(T, options.prompt_ramp * feature.fps)[:, None]).to(device)[None]
 
     windowed = WindowedDenoiser(model, config.window, min(options.overlap, config.window - 1), options.max_batch)
-    guided = CFGDenoiser(windowed, options.strength)
+    guided = CFGDenoiser(windowed, options.strength, options.lip_strength)
     rest = model.normalise(torch.zeros(config.motion_dim, device=device))  # the calm face in model space
     known = torch.zeros(T, dtype=torch.bool, device=device)
     known[0] = known[-1] = True

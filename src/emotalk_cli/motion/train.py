@@ -9,7 +9,14 @@ Objective (EDM preconditioning, schedule.edm_scalings): the network's output F i
 split with log-normal noise levels; plus an AU loss: the AU read-out (facs.arkit_to_au) of the
 denoised estimate follows the prompt on the AUs speech does not need (AU_LOSS_AUS), weighted toward
 low noise levels where the estimate is sharp. The AU prompt is dropped (learned null) with
-probability p_uncond for classifier-free guidance. Weights are an exponential moving average.
+probability p_uncond for classifier-free guidance, and the audio (learned null) with probability
+p_uncond_audio for guidance on the audio (guidance.py). Weights are an exponential moving average.
+
+Optional third loss (`--adv-weight`, off by default): an adversarial one. A small audio-conditioned
+patch critic (discriminator.py) learns to tell corpus motion windows from the denoiser's estimates
+(least squares), and the denoiser's estimates are pulled toward what the critic calls real,
+weighted like the AU loss toward low noise levels. Meant to sharpen lip closures and keep motion
+lively where the v-loss alone averages; whether it helps is measured by evaluate.py.
 
 The learning rate warms up over the first steps, then follows a cosine over this run's minutes
 down to 10 %; a resumed run restarts that cosine (a warm restart) from the checkpoint's weights,
@@ -36,6 +43,7 @@ from emotalk_cli import facs
 from emotalk_cli.audio.features import FeatureConfig, audio_features
 from emotalk_cli.errors import EmotalkError
 from emotalk_cli.motion.denoiser import MotionModel, MotionModelConfig, pack_motion, save_model
+from emotalk_cli.motion.discriminator import CriticConfig, MotionCritic, critic_loss, generator_loss
 from emotalk_cli.motion.schedule import edm_scalings, training_sigmas
 
 #: AUs the read-out loss holds to the prompt: emotion AUs that speech does not drive (brows, lids,
@@ -122,12 +130,13 @@ def channel_weights(mouth_weight: float, dim: int = 60) -> Tensor:
 
 
 def losses(model: MotionModel, audio, motion, au, pad, sigma, noise, drop, au_weight: float,
-           mouth_weight: float = 1.0) -> tuple[Tensor, Tensor]:
-    """(v-objective loss, AU read-out loss), both means over the real frames."""
+           mouth_weight: float = 1.0, return_denoised: bool = False, drop_audio: Tensor | None = None):
+    """(v-objective loss, AU read-out loss), both means over the real frames; with
+    `return_denoised`, also the denoised estimate [B, W, 60] (normalised)."""
     x0 = model.normalise(motion)
     x = x0 + noise * sigma[:, None, None]
     c_skip, c_out, _, _ = (s[:, None, None] for s in edm_scalings(sigma, model.config.sigma_data))
-    denoised, f = model(x, sigma, audio=audio, au=au, drop_au=drop, pad_mask=pad, return_f=True)
+    denoised, f = model(x, sigma, audio=audio, au=au, drop_au=drop, pad_mask=pad, return_f=True, drop_audio=drop_audio)
     target = (x0 - c_skip * x) / c_out
     real = (~pad).float()[..., None]
     main = ((f - target) ** 2 * real * channel_weights(mouth_weight, f.shape[-1])).sum() / (real.sum() * f.shape[-1])
@@ -136,7 +145,27 @@ def losses(model: MotionModel, audio, motion, au, pad, sigma, noise, drop, au_we
     readout = facs.arkit_to_au(arkit)[..., index]
     w = (1.0 / (1.0 + sigma**2))[:, None, None] * (~drop).float()[:, None, None] * real
     au_loss = (((readout - au[..., index]) ** 2) * w).sum() / (real.sum() * len(index))
+    if return_denoised:
+        return main, au_weight * au_loss, denoised
     return main, au_weight * au_loss
+
+
+def adversarial_step(critic: MotionCritic, critic_opt: torch.optim.Optimizer, model: MotionModel, motion: Tensor,
+                     denoised: Tensor, audio: Tensor, pad: Tensor, sigma: Tensor) -> tuple[float, Tensor]:
+    """One critic update on corpus motion vs the detached estimates, then the denoiser's generator loss
+    against the updated critic: (critic loss, generator loss with grad). motion [B, W, 60] raw,
+    denoised [B, W, 60] normalised, audio [B, W, F], pad [B, W], sigma [B]; the generator term is
+    weighted per window by 1 / (1 + sigma^2), like the AU loss."""
+    c_loss = critic_loss(critic(model.normalise(motion), audio, pad), critic(denoised.detach(), audio, pad))
+    critic_opt.zero_grad(set_to_none=True)
+    c_loss.backward()
+    critic_opt.step()
+    for p in critic.parameters():
+        p.requires_grad_(False)
+    g_loss = generator_loss(critic(denoised, audio, pad), 1.0 / (1.0 + sigma**2))
+    for p in critic.parameters():
+        p.requires_grad_(True)
+    return float(c_loss.detach()), g_loss
 
 
 @dataclass(frozen=True)
@@ -148,6 +177,7 @@ class TrainOptions:
     weight_decay: float = 0.01
     ema: float = 0.999  # EMA decay of the saved weights
     p_uncond: float = 0.15  # AU prompt dropout for classifier-free guidance
+    p_uncond_audio: float = 0.1  # audio dropout for guidance on the audio
     au_weight: float = 1.0  # weight of the AU read-out loss
     mouth_weight: float = 1.0  # weight of the mouth channels in the v-loss relative to the others
     p_mean: float = -1.0  # log-normal training sigma: mean of log sigma
@@ -155,6 +185,9 @@ class TrainOptions:
     checkpoint_minutes: float = 3.0  # checkpoint this often
     seed: int = 0
     threads: int = 1  # torch threads: 1 is fastest on a busy 2-core machine
+    adv_weight: float = 0.0  # weight of the adversarial loss (0: no critic)
+    critic_lr: float = 2e-4  # the critic's learning rate (AdamW, betas 0.5 / 0.9)
+    lip_strength: float = 1.0  # audio guidance scale recorded in the weights as the default for sampling
 
 
 def train(corpus: Path, out: Path, options: TrainOptions, config: MotionModelConfig, resume: Path | None,
@@ -180,12 +213,28 @@ def train(corpus: Path, out: Path, options: TrainOptions, config: MotionModelCon
     ema = copy.deepcopy(model).eval()
     opt = torch.optim.AdamW(model.parameters(), lr=options.lr, weight_decay=options.weight_decay)
     step, history, total_minutes = 0, [], 0.0
+    critic = critic_opt = None
+    if options.adv_weight > 0:
+        critic = MotionCritic(CriticConfig(motion_dim=config.motion_dim, audio_dim=config.audio_dim))
+        critic_opt = torch.optim.AdamW(critic.parameters(), lr=options.critic_lr, betas=(0.5, 0.9))
+    warm_from = 0  # the step the learning-rate warm-up counts from
     if state is not None:
+        step, history, total_minutes = state["step"], state["history"], state["minutes"]
+        if "null_audio" in state["model"]:
+            opt.load_state_dict(state["opt"])
+        else:  # a checkpoint from before audio guidance: new null embedding at 0, fresh optimiser, warm up again
+            for key in ("model", "ema"):
+                state[key]["null_audio"] = torch.zeros(config.width)
+            warm_from = step
+            log("checkpoint has no null audio embedding: starting it at 0 with a fresh optimiser")
         model.load_state_dict(state["model"])
         ema.load_state_dict(state["ema"])
-        opt.load_state_dict(state["opt"])
-        step, history, total_minutes = state["step"], state["history"], state["minutes"]
+        if critic is not None and state.get("critic") is not None:
+            critic.load_state_dict(state["critic"])
+            critic_opt.load_state_dict(state["critic_opt"])
         log(f"resumed from {resume} at step {step} ({total_minutes:.1f} min trained)")
+    if critic is not None:
+        log(f"adversarial loss on: weight {options.adv_weight}, critic {sum(p.numel() for p in critic.parameters()) / 1e6:.2f} M parameters")
     log(f"model: {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters, window {config.window} frames")
     g = torch.Generator().manual_seed(options.seed + step)
     lengths = torch.tensor([u.motion.shape[0] for u in train_set])
@@ -205,6 +254,7 @@ def train(corpus: Path, out: Path, options: TrainOptions, config: MotionModelCon
     last_ckpt = last_log = run_start
     first_step = step
     window_loss: list[float] = []
+    window_adv: list[tuple[float, float]] = []
     model.train()
     while True:
         elapsed = time.monotonic() - run_start
@@ -212,16 +262,22 @@ def train(corpus: Path, out: Path, options: TrainOptions, config: MotionModelCon
             break
         progress = elapsed / budget
         lr = options.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
-        if step < options.warmup:
-            lr *= (step + 1) / options.warmup
+        if step - warm_from < options.warmup:
+            lr *= (step - warm_from + 1) / options.warmup
         for group in opt.param_groups:
             group["lr"] = lr
         audio, motion, au, pad = random_batch(train_set, lengths, options.batch, config.window, g)
         sigma = training_sigmas(options.batch, options.p_mean, options.p_std, g)
         noise = torch.randn(motion.shape, generator=g)
         drop = torch.rand(options.batch, generator=g) < options.p_uncond
-        main, au_l = losses(model, audio, motion, au, pad, sigma, noise, drop, options.au_weight, options.mouth_weight)
+        drop_audio = torch.rand(options.batch, generator=g) < options.p_uncond_audio
+        main, au_l, denoised = losses(model, audio, motion, au, pad, sigma, noise, drop, options.au_weight,
+                                      options.mouth_weight, return_denoised=True, drop_audio=drop_audio)
         loss = main + au_l
+        if critic is not None:
+            c_loss, g_loss = adversarial_step(critic, critic_opt, model, motion, denoised, audio, pad, sigma)
+            loss = loss + options.adv_weight * g_loss
+            window_adv.append((c_loss, float(g_loss.detach())))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -237,30 +293,38 @@ def train(corpus: Path, out: Path, options: TrainOptions, config: MotionModelCon
             entry = {"step": step, "minutes": round(total_minutes + (now - run_start) / 60, 2),
                      "train_loss": round(sum(window_loss) / len(window_loss), 4), "eval_loss": round(evaluate(), 4),
                      "lr": round(lr, 6)}
+            if window_adv:
+                entry["critic_loss"] = round(sum(c for c, _ in window_adv) / len(window_adv), 4)
+                entry["adv_loss"] = round(sum(g for _, g in window_adv) / len(window_adv), 4)
             history.append(entry)
-            window_loss = []
+            window_loss, window_adv = [], []
             last_log = now
-            log(f"step {step}  {entry['minutes']:.1f} min  train {entry['train_loss']:.4f}  eval {entry['eval_loss']:.4f}  "
+            adv = f"  critic {entry['critic_loss']:.3f}  adv {entry['adv_loss']:.3f}" if "adv_loss" in entry else ""
+            log(f"step {step}  {entry['minutes']:.1f} min  train {entry['train_loss']:.4f}  eval {entry['eval_loss']:.4f}{adv}  "
                 f"({(step - first_step) / (now - run_start):.1f} steps/s)")
         if now - last_ckpt >= options.checkpoint_minutes * 60:
-            _checkpoint(checkpoint, model, ema, opt, step, history, total_minutes + (now - run_start) / 60, config, mean, std)
+            _checkpoint(checkpoint, model, ema, opt, step, history, total_minutes + (now - run_start) / 60, config, mean, std,
+                        critic, critic_opt)
             last_ckpt = now
     minutes = total_minutes + (time.monotonic() - run_start) / 60
-    _checkpoint(checkpoint, model, ema, opt, step, history, minutes, config, mean, std)
+    _checkpoint(checkpoint, model, ema, opt, step, history, minutes, config, mean, std, critic, critic_opt)
     meta = {"command": command, "steps": step, "minutes": round(minutes, 1), "corpus": str(corpus),
-            "train_utterances": len(train_set), "options": asdict(options), "history": history[-40:]}
+            "train_utterances": len(train_set), "options": asdict(options), "history": history[-40:],
+            "lip_strength": options.lip_strength}
     save_model(out, ema, meta)
     log(f"wrote {out} (step {step}, {minutes:.1f} min trained); checkpoint {checkpoint}")
     return meta
 
 
-def _checkpoint(path: Path, model, ema, opt, step, history, minutes, config, mean, std) -> None:
+def _checkpoint(path: Path, model, ema, opt, step, history, minutes, config, mean, std, critic=None, critic_opt=None) -> None:
     from emotalk_cli.artifacts import atomic_output
 
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(path, overwrite=True) as temp:
         torch.save({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step,
-                    "history": history, "minutes": minutes, "config": asdict(config), "mean": mean, "std": std}, temp)
+                    "history": history, "minutes": minutes, "config": asdict(config), "mean": mean, "std": std,
+                    "critic": None if critic is None else critic.state_dict(),
+                    "critic_opt": None if critic_opt is None else critic_opt.state_dict()}, temp)
 
 
 def log(message: str) -> None:
@@ -282,10 +346,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--layers", type=int, default=c.layers)
     parser.add_argument("--window", type=int, default=c.window)
     parser.add_argument("--threads", type=int, default=d.threads)
+    parser.add_argument("--adv-weight", type=float, default=d.adv_weight, help="adversarial loss weight (0 = off)")
+    parser.add_argument("--critic-lr", type=float, default=d.critic_lr)
+    parser.add_argument("--lip-strength", type=float, default=d.lip_strength,
+                        help="audio guidance scale to record as the sampling default (choose it with evaluate.py)")
     parser.add_argument("--seed", type=int, default=d.seed)
     args = parser.parse_args(argv)
     options = replace(d, minutes=args.minutes, batch=args.batch, lr=args.lr, threads=args.threads, seed=args.seed,
-                      mouth_weight=args.mouth_weight)
+                      mouth_weight=args.mouth_weight, adv_weight=args.adv_weight, critic_lr=args.critic_lr,
+                      lip_strength=args.lip_strength)
     config = replace(c, width=args.width, layers=args.layers, window=args.window)
     command = "python -m emotalk_cli.motion.train " + " ".join(sys.argv[1:] if argv is None else argv)
     try:
