@@ -156,3 +156,40 @@ def test_calm_ends_still_head_and_no_blinks():
 def test_steps_are_capped():
     with pytest.raises(ValueError, match="steps"):
         generate_motion(tiny_model(), torch.zeros(RATE), torch.zeros(facs.NUM_AUS), GenerateOptions(steps=26))
+
+
+def test_lip_strength_changes_motion_and_defaults_from_the_file(tmp_path):
+    from emotalk_cli.motion.denoiser import load_model, save_model
+    from emotalk_cli.motion.generate import default_lip_strength
+
+    model = tiny_model()
+    torch.nn.init.normal_(model.null_audio)
+    wave = torch.from_numpy(speechy(1.5))
+    plain = generate_motion(model, wave, torch.zeros(facs.NUM_AUS), GenerateOptions(steps=3))
+    pushed = generate_motion(model, wave, torch.zeros(facs.NUM_AUS), GenerateOptions(steps=3, lip_strength=2.0))
+    assert not torch.allclose(plain["arkit"], pushed["arkit"])
+    save_model(tmp_path / "m.safetensors", model, {"lip_strength": 2.0})
+    assert default_lip_strength(load_model(tmp_path / "m.safetensors")) == 2.0
+    save_model(tmp_path / "n.safetensors", model, {})
+    assert default_lip_strength(load_model(tmp_path / "n.safetensors")) == 1.0
+
+
+def test_a_file_without_null_audio_cannot_be_audio_guided(tmp_path):
+    from safetensors.torch import load_file, save_file
+    from safetensors import safe_open
+    from emotalk_cli.motion.denoiser import load_model, save_model
+    from emotalk_cli.motion.generate import default_lip_strength
+
+    path = tmp_path / "old.safetensors"
+    save_model(path, tiny_model(), {"lip_strength": 2.0})
+    with safe_open(str(path), "pt") as f:
+        metadata = f.metadata()
+    state = load_file(str(path))
+    del state["null_audio"]  # as files made before audio guidance
+    save_file(state, str(path), metadata=metadata)
+    model = load_model(path)
+    assert not model.audio_guidance and default_lip_strength(model) == 1.0
+    wave = torch.from_numpy(speechy(1.0))
+    generate_motion(model, wave, torch.zeros(facs.NUM_AUS), GenerateOptions(steps=2))  # plain sampling works
+    with pytest.raises(ValueError, match="audio dropout"):
+        generate_motion(model, wave, torch.zeros(facs.NUM_AUS), GenerateOptions(steps=2, lip_strength=2.0))

@@ -9,6 +9,8 @@ Figures (printed as one JSON object on stdout, a summary on stderr):
 - bilabial_closure: share of the reference's p/b/m segments (viseme PP) during which (+-1 frame)
   the generated lips close (aperture <= CLOSED); the reference itself scores `bilabial_closure_ref`
   (goal >= 0.8);
+- aperture_ratio: std of the generated lip aperture over the reference's (pooled over utterances):
+  ~1 moves as much as the reference, below 1 mumbles, above 1 exaggerates (guidance raises it);
 - offset_frames: the lag (frames, + = generated late) maximising the cross-correlation of
   generated and reference aperture over all utterances (goal |offset| <= 1);
 - au_mae_upper: mean |AU read-out (facs.arkit_to_au) - prompt| over the upper-face AUs the prompt
@@ -39,7 +41,7 @@ from emotalk_cli import facs
 from emotalk_cli.audio.features import FeatureConfig
 from emotalk_cli.errors import EmotalkError
 from emotalk_cli.motion.denoiser import load_model
-from emotalk_cli.motion.generate import GenerateOptions, generate_motion
+from emotalk_cli.motion.generate import GenerateOptions, default_lip_strength, generate_motion
 from emotalk_cli.motion.train import load_corpus
 from emotalk_cli.motion.visemes import VISEME_INDEX, lip_aperture
 
@@ -86,8 +88,11 @@ def best_lag(pairs: list[tuple[np.ndarray, np.ndarray]], max_lag: int = MAX_LAG)
     return int(np.argmax(scores)) - max_lag
 
 
-def evaluate(weights: Path | None, corpus: Path, limit: int, options: GenerateOptions) -> dict:
+def evaluate(weights: Path | None, corpus: Path, limit: int, options: GenerateOptions,
+             lip_strength: float | None = None) -> dict:
+    """The figures above as a dict; lip_strength None uses the weights file's recorded default."""
     model = load_model(weights)
+    options = replace(options, lip_strength=default_lip_strength(model) if lip_strength is None else lip_strength)
     feature = FeatureConfig(**model.config.feature) if model.config.feature else FeatureConfig()
     utterances = load_corpus(corpus, "eval", feature, limit=limit, keep_audio=True)
     upper = [facs.AU_INDEX[n] for n in facs.UPPER_FACE_AUS if n not in ("AU43", "AU45")]
@@ -130,6 +135,7 @@ def evaluate(weights: Path | None, corpus: Path, limit: int, options: GenerateOp
         "bilabial_closure": round(closed / max(total, 1), 3),
         "bilabial_closure_ref": round(closed_ref / max(total_ref, 1), 3),
         "bilabial_segments": total,
+        "aperture_ratio": round(float(np.concatenate([g for g, _ in pairs]).std() / np.concatenate([r for _, r in pairs]).std()), 3),
         "offset_frames": best_lag(pairs),
         "au_mae_upper": round(float(np.mean(err)), 4),
         "au_mae_upper_all": round(float(np.mean(err_all)), 4),
@@ -151,21 +157,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=d.steps)
     parser.add_argument("--sampler", default=d.sampler)
     parser.add_argument("--strength", type=float, default=d.strength)
-    parser.add_argument("--lip-strength", type=float, default=d.lip_strength, help="guidance scale on the audio")
+    parser.add_argument("--lip-strength", type=float, default=None,
+                        help="guidance scale on the audio [default: the one the weights file records]")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    options = replace(d, steps=args.steps, sampler=args.sampler, strength=args.strength, seed=args.seed,
-                      lip_strength=args.lip_strength)
+    options = replace(d, steps=args.steps, sampler=args.sampler, strength=args.strength, seed=args.seed)
     try:
-        result = evaluate(args.weights, args.corpus, args.limit, options)
+        result = evaluate(args.weights, args.corpus, args.limit, options, args.lip_strength)
     except (EmotalkError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     print(json.dumps(result), flush=True)
     print(f"lip sync r = {result['lip_corr']} (goal >= 0.7), bilabial closure {result['bilabial_closure']:.0%} "
-          f"(reference {result['bilabial_closure_ref']:.0%}, goal >= 80%), offset {result['offset_frames']} frames "
+          f"(reference {result['bilabial_closure_ref']:.0%}, goal >= 80%), aperture ratio {result['aperture_ratio']} "
+          f"(lip strength {result['lip_strength']:g}), offset {result['offset_frames']} frames "
           f"(goal |.| <= 1); upper-face AU MAE {result['au_mae_upper']} (goal <= 0.1; corpus motion "
           f"{result['au_mae_upper_ref']}); 10 s sampled in {result['seconds_10s']} s (goal <= 2)", file=sys.stderr)
     return 0
