@@ -207,7 +207,8 @@ def _render(motion, avatar_path, output, sound, size, fps, backend, device, forc
     num_frames = motion["arkit"].shape[0]
     frames = render_avatar(subject, view, motion["arkit"], motion["head_rotation"], motion["head_translation"],
                            motion["gaze"], backend=backend, device=device)
-    with progress(quiet) as bar, VideoWriter(output, size, size, fps, audio=sound, overwrite=force) as video:
+    with progress(quiet) as bar, VideoWriter(output, size, size, fps, audio=sound, overwrite=force,
+                                                         cut_to_audio=False) as video:
         task = bar.add_task("rendering", total=num_frames, unit="frames")
         for frame in frames:
             video.write(frame)

@@ -65,6 +65,9 @@ def eval_sh(degree: int, dirs: Tensor, coeffs: Tensor) -> Tensor:
 def sh_colors(degree: int, means: Tensor, coeffs: Tensor, viewmats: Tensor) -> Tensor:
     """View-dependent colours as gsplat.rasterization: means [N, 3], coeffs [N, K, 3],
     viewmats [C, 4, 4] -> [C, N, 3] = clamp_min(SH(means - camera centre) + 0.5, 0)."""
+    if degree == 0:  # no view dependence: skip the directions
+        rgb = torch.clamp_min(_C0 * coeffs[:, 0, :] + 0.5, 0.0)
+        return rgb[None].expand(viewmats.shape[0], -1, -1)
     campos = torch.linalg.inv(viewmats)[:, :3, 3]  # [C, 3]
     dirs = means[None, :, :] - campos[:, None, :]  # [C, N, 3]
     return torch.clamp_min(eval_sh(degree, dirs, coeffs[None]) + 0.5, 0.0)

@@ -38,16 +38,17 @@ class VideoWriter:
     """`with VideoWriter(path, 512, 512, fps=25, audio=info) as video: video.write(frame)`.
 
     frame: uint8 [H, W, 3]. The audio, when given, is muxed as aac and the result cut to the shorter
-    of audio and video. On an exception nothing is left at `path`.
+    of audio and video (`cut_to_audio=False`: every frame is kept, for videos whose frames cover
+    the audio exactly, ceil(seconds * fps) of them, so the last frame may outlast the sound by < 1 frame). On an exception nothing is left at `path`.
     """
 
     def __init__(self, path: str | os.PathLike, width: int, height: int, fps: float,
-                 audio: AudioInfo | None = None, overwrite: bool = False, crf: int = 18):
+                 audio: AudioInfo | None = None, overwrite: bool = False, crf: int = 18, cut_to_audio: bool = True):
         check_frame_size(width, height)
         if not 1 <= fps <= 240:
             raise RenderError(f"frame rate {fps} is out of range: use 1 to 240, e.g. --fps 25")
         self.path, self.width, self.height, self.fps = Path(path), width, height, fps
-        self.audio, self.overwrite, self.crf = audio, overwrite, crf
+        self.audio, self.overwrite, self.crf, self.cut_to_audio = audio, overwrite, crf, cut_to_audio
         self.frames_written = 0
         self._stack = contextlib.ExitStack()
 
@@ -61,7 +62,7 @@ class VideoWriter:
             audio_path = str(Path(scratch) / "audio.wav")
             copy_as_pcm16(self.audio, audio_path)
         output_params = ["-crf", str(self.crf), "-preset", "veryfast", "-movflags", "+faststart"]
-        if audio_path:
+        if audio_path and self.cut_to_audio:
             output_params += ["-shortest"]
         self._writer = imageio_ffmpeg.write_frames(
             str(temp),

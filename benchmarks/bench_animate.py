@@ -1,0 +1,211 @@
+"""`emotalk animate` as a user runs it: memory against audio length, and the whole command's speed.
+
+    python benchmarks/bench_animate.py [--weights W] [--long-minutes 60] [--render-minutes 1]   (part of `make bench`)
+
+Each case runs `emotalk animate` in a fresh child process; its peak resident memory is ru_maxrss
+from os.wait4 (on Linux the largest peak among the child and its reaped descendants, checked here:
+ffmpeg, which encodes beside animate, counts as a process of its own, not added to animate's), its
+time the wall clock around it. Speech is examples/hello.wav looped to the length wanted, written in
+blocks to a temporary folder (16 kHz mono PCM-16, as hello.wav).
+- memory, motion only: `--motion-only --motion-out` for 1 minute and for `--long-minutes` (60) of
+  speech. generate.py promises memory flat in the clip's length apart from the clip's own arrays
+  (16 kHz audio 3.84 MB a minute as float32, features 0.96, motion 0.36), so the figure to read is
+  `mb_per_audio_minute`, the peak's growth per extra minute, against `clip_arrays_mb_per_minute`;
+- memory, with video: the full path (motion, render, encode with sound) for `--render-short-minutes`
+  (0.2) and `--render-minutes` (1) at `--render-size` (64) px: do rendering and encoding stream?
+  (10 minutes was the plan, but on this 2-core machine a 64 px frame costs ~0.15 CPU-s, mostly
+  posing 60k Gaussians and their SH colours, so 10 minutes would take about an hour here);
+- speed: the whole command for 10 s of speech at 512x512, 25 fps, --emotion "gently amused"
+  (start-up, text2au, sampling, rendering, encoding; goal <= 10 s), after one warm-up run (numba's
+  compile cache); and motion sampling alone for the same 10 s, in process (generate_motion, 20
+  steps, 1 thread, best of 3), next to the figure animate itself prints.
+One JSON object per line on stdout, a summary with the goals on stderr. Timings depend on the machine
+and its load: each line carries the load average and the cores, and the child's CPU seconds (user +
+system, reaped children included), which a busy machine distorts less than the wall clock.
+
+Measured here (2026-11-24, the shipped weights/motion.safetensors of 18:32; 2 cores shared with a
+training run and other jobs, load average 5-11, so times are upper bounds; two full runs, code of
+commit 1a44830 (19:42-20:14) and of 64b31de (20:24-20:39)):
+- motion only: peak RSS 684 / 679 MB for 1 min, 1399 / 1406 MB for 60 min: +12.1 / +12.3 MB per audio
+  minute against 5.2 MB of the clip's own arrays. Sampling adds nothing measurable; the growth is the
+  16 kHz waveform held whole plus its transient copies (load_audio concatenates its blocks;
+  audio_features copies it in nan_to_num and three pads: +114 MB over the 77 MB wave for 20 min).
+  60 min took 67 / 89 s wall (44 CPU-s);
+- video at 64 px: 902 / 861 MB for 0.2 min, 901 / 920 MB for 1 min (347-434 s wall, 187-221 CPU-s):
+  flat within the run-to-run spread of about +-30 MB;
+- 10 s at 512x512: 38.9 s wall, 27.4 CPU-s at load 5.5; 127.7 s, 64.3 CPU-s at load 8.4 (goal <= 10 s:
+  not met on this CPU); motion sampling 0.28-0.65 s inside animate, 0.15-0.19 s in process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile
+
+ROOT = Path(__file__).resolve().parent.parent
+EMOTALK = Path(sys.executable).parent / "emotalk"
+SPEECH = ROOT / "examples" / "hello.wav"
+MOTION_MB_PER_MINUTE = (16_000 * 60 * 4 + 1500 * 160 * 4 + 1500 * 60 * 4) / 1e6  # audio + features + motion, float32
+
+
+def looped_speech(path: Path, seconds: float, source: Path = SPEECH, block_seconds: float = 60.0) -> Path:
+    """Write `seconds` of `source` looped end to end to `path` (same rate, PCM-16), a block at a time."""
+    speech, rate = soundfile.read(str(source), dtype="float32", always_2d=True)
+    total = int(round(seconds * rate))
+    block = int(block_seconds * rate)
+    reps = int(np.ceil(block / len(speech))) + 1
+    tile = np.tile(speech, (reps, 1))
+    with soundfile.SoundFile(str(path), "w", samplerate=rate, channels=speech.shape[1], subtype="PCM_16") as out:
+        written = 0
+        while written < total:
+            n = min(block, total - written)
+            offset = written % len(speech)
+            out.write(tile[offset: offset + n])
+            written += n
+    return path
+
+
+def run_child(command: list[str]) -> dict:
+    """Run a command; its wall time, exit status, peak RSS (MB) and its stderr's last line."""
+    started = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    stderr = child.stderr.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - started
+    if child.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed ({child.returncode}): {stderr.strip()[-500:]}")
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    return {"wall_seconds": round(seconds, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),  # Linux: KiB
+            "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2), "last_line": lines[-1] if lines else ""}
+
+
+def context() -> dict:
+    return {"load_average": [round(x, 2) for x in os.getloadavg()], "cores": os.cpu_count()}
+
+
+def animate(audio: Path, weights: Path | None, *args: str) -> list[str]:
+    command = [str(EMOTALK), "animate", "--audio", str(audio), "--force"]
+    return command + (["--weights", str(weights)] if weights else []) + list(args)
+
+
+def sampled_seconds(line: str) -> float | None:
+    """animate's closing line: '... motion sampled in 0.41 s, total 9.8 s)' -> 0.41."""
+    match = re.search(r"motion sampled in ([\d.]+) s", line)
+    return float(match.group(1)) if match else None
+
+
+def command_seconds(line: str) -> float | None:
+    """animate's closing line: '... total 9.8 s)' -> 9.8 (from its start, after Python's imports)."""
+    match = re.search(r"total ([\d.]+) s\)", line)
+    return float(match.group(1)) if match else None
+
+
+def motion_sampling(weights: Path | None, seconds: float = 10.0, runs: int = 3) -> float:
+    """Best-of-`runs` seconds of generate_motion over `seconds` of looped speech, 1 torch thread."""
+    import torch
+
+    from emotalk_cli import facs
+    from emotalk_cli.audio.features import load_audio
+    from emotalk_cli.motion.denoiser import load_model
+    from emotalk_cli.motion.generate import GenerateOptions, default_lip_strength, generate_motion
+
+    torch.set_num_threads(1)
+    model = load_model(weights)
+    options = GenerateOptions(lip_strength=default_lip_strength(model))  # as animate samples
+    wave = load_audio(SPEECH)
+    wave = wave.repeat(int(np.ceil(seconds * 16_000 / wave.shape[0])))[: int(seconds * 16_000)]
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        generate_motion(model, wave, torch.zeros(facs.NUM_AUS), options)
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def emit(record: dict) -> dict:
+    print(json.dumps({**record, **context()}), flush=True)
+    return record
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python benchmarks/bench_animate.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--weights", type=Path, default=None, help="motion model [default: weights/motion.safetensors]")
+    parser.add_argument("--long-minutes", type=float, default=60.0, help="long clip for the motion-only memory case (default 60)")
+    parser.add_argument("--render-minutes", type=float, default=1.0,
+                        help="long clip for the video memory case (default 1; 0 skips; 10 took too long here, see above)")
+    parser.add_argument("--render-short-minutes", type=float, default=0.2, help="short clip for the video memory case (default 0.2)")
+    parser.add_argument("--render-size", type=int, default=64, help="frame size for the video memory case (default 64)")
+    parser.add_argument("--skip", nargs="*", default=[], choices=("memory", "video", "speed"), help="cases to leave out")
+    args = parser.parse_args(argv)
+    results: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory(prefix="bench_animate_") as scratch:
+        folder = Path(scratch)
+        if "memory" not in args.skip:
+            for minutes in (1.0, args.long_minutes):
+                audio = looped_speech(folder / f"speech_{minutes:g}min.wav", minutes * 60)
+                out = run_child(animate(audio, args.weights, "--motion-only", "--motion-out", str(folder / "m.safetensors"), "--quiet"))
+                results[f"motion_{minutes:g}"] = emit({"bench": "animate --motion-only", "audio_minutes": minutes,
+                                                       "peak_rss_mb": out["peak_rss_mb"], "wall_seconds": out["wall_seconds"],
+                                                       "cpu_seconds": out["cpu_seconds"]})
+                audio.unlink()
+            short, long_ = results["motion_1"], results[f"motion_{args.long_minutes:g}"]
+            growth = (long_["peak_rss_mb"] - short["peak_rss_mb"]) / max(args.long_minutes - 1.0, 1e-9)
+            results["motion_growth"] = emit({"bench": "animate --motion-only memory growth", "mb_per_audio_minute": round(growth, 2),
+                                             "clip_arrays_mb_per_minute": round(MOTION_MB_PER_MINUTE, 2),
+                                             "ratio_long_to_short": round(long_["peak_rss_mb"] / short["peak_rss_mb"], 2)})
+        if "video" not in args.skip and args.render_minutes > 0:
+            for minutes in (args.render_short_minutes, args.render_minutes):
+                audio = looped_speech(folder / f"speech_{minutes:g}min.wav", minutes * 60)
+                out = run_child(animate(audio, args.weights, "--size", str(args.render_size), "-o", str(folder / "v.mp4"), "--quiet"))
+                results[f"video_{minutes:g}"] = emit({"bench": "animate video", "audio_minutes": minutes, "size": args.render_size,
+                                                      "peak_rss_mb": out["peak_rss_mb"], "wall_seconds": out["wall_seconds"],
+                                                      "cpu_seconds": out["cpu_seconds"], "mp4_mb": round((folder / "v.mp4").stat().st_size / 1e6, 2)})
+                audio.unlink()
+        if "speed" not in args.skip:
+            audio = looped_speech(folder / "ten_seconds.wav", 10.0)
+            command = animate(audio, args.weights, "--emotion", "gently amused", "--size", "512", "-o", str(folder / "ten.mp4"))
+            run_child(command)  # warm-up: numba's compile cache, text2au's encoder files in the page cache
+            out = run_child(command)
+            results["speed"] = emit({"bench": "emotalk animate", "clip_seconds": 10.0, "fps_out": 25, "width": 512, "height": 512,
+                                     "wall_seconds": out["wall_seconds"], "realtime_factor": round(10.0 / out["wall_seconds"], 2),
+                                     "cpu_seconds": out["cpu_seconds"],
+                                     "motion_sampled_seconds_cli": sampled_seconds(out["last_line"]),
+                                     "animate_total_seconds_cli": command_seconds(out["last_line"]),
+                                     "peak_rss_mb": out["peak_rss_mb"], "goal_wall_seconds": 10.0})
+            results["sampling"] = emit({"bench": "generate_motion", "clip_seconds": 10.0, "steps": 20, "threads": 1,
+                                        "seconds": round(motion_sampling(args.weights), 3)})
+    summary = []
+    if "motion_growth" in results:
+        g = results["motion_growth"]
+        summary.append(f"motion-only peak RSS {results['motion_1']['peak_rss_mb']:.0f} MB for 1 min vs "
+                       f"{results[f'motion_{args.long_minutes:g}']['peak_rss_mb']:.0f} MB for {args.long_minutes:g} min "
+                       f"(+{g['mb_per_audio_minute']} MB per audio minute; the clip's own arrays are "
+                       f"{g['clip_arrays_mb_per_minute']} MB a minute)")
+    if f"video_{args.render_minutes:g}" in results:
+        summary.append(f"video at {args.render_size}px: peak RSS {results[f'video_{args.render_short_minutes:g}']['peak_rss_mb']:.0f} MB "
+                       f"for {args.render_short_minutes:g} min vs "
+                       f"{results[f'video_{args.render_minutes:g}']['peak_rss_mb']:.0f} MB for {args.render_minutes:g} min "
+                       f"({results[f'video_{args.render_minutes:g}']['wall_seconds']:.0f} s)")
+    if "speed" in results:
+        s = results["speed"]
+        summary.append(f"10 s of speech at 512x512: {s['wall_seconds']} s whole command (goal <= 10 s: "
+                       f"{'PASS' if s['wall_seconds'] <= 10 else 'FAIL'}), motion sampling {results['sampling']['seconds']} s "
+                       f"(animate says {s['motion_sampled_seconds_cli']} s of its {s['animate_total_seconds_cli']} s; "
+                       f"{s['cpu_seconds']} CPU-s in all)")
+    print("; ".join(summary) + f"; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
