@@ -193,3 +193,17 @@ def test_a_file_without_null_audio_cannot_be_audio_guided(tmp_path):
     generate_motion(model, wave, torch.zeros(facs.NUM_AUS), GenerateOptions(steps=2))  # plain sampling works
     with pytest.raises(ValueError, match="audio dropout"):
         generate_motion(model, wave, torch.zeros(facs.NUM_AUS), GenerateOptions(steps=2, lip_strength=2.0))
+
+
+def test_guiding_each_window_equals_guiding_the_clip():
+    """Guidance is linear, so guiding inside the windows (memory per window batch) matches guiding the whole clip."""
+    from emotalk_cli.motion.guidance import CFGDenoiser
+
+    model = tiny_model(window=16)
+    torch.nn.init.normal_(model.null_audio)
+    torch.nn.init.normal_(model.null_au)
+    x, audio, au = torch.randn(1, 50, MOTION_DIM), torch.randn(1, 50, 160), torch.rand(1, 50, 24)
+    sigma = torch.tensor([0.7])
+    whole = CFGDenoiser(WindowedDenoiser(model, 16, 5), 1.5, 2.0)(x, sigma, audio=audio, au=au)
+    per_window = WindowedDenoiser(CFGDenoiser(model, 1.5, 2.0), 16, 5, max_batch=2)(x, sigma, audio=audio, au=au)
+    assert torch.allclose(per_window, whole, atol=1e-5)

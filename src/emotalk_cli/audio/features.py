@@ -9,9 +9,10 @@ k*40 - 20, -10, 0, +10 ms. Features are normalised per recording to its loud fra
 does not matter, and floored at an absolute level, so silence reads as silence (not as speech
 turned up). NaN/inf samples become 0, samples are clipped to [-1, 1], channels are averaged.
 
-Reading and resampling stream in blocks (memory flat in the file's length apart from the 16 kHz
-result itself); blocks overlap by a margin wider than the resampling kernel and are trimmed, so the
-result equals resampling the whole file at once (tested).
+Reading and resampling stream in blocks into one preallocated array (memory: the 16 kHz result,
+4 bytes a sample, and one block); blocks overlap by a margin wider than the resampling kernel and
+are trimmed, so the result equals resampling the whole file at once (tested). Features copy the
+wave once, into the padded buffer the STFT reads, and compute the mel spectrum in blocks.
 """
 
 from __future__ import annotations
@@ -85,13 +86,37 @@ def load_audio(path: str | os.PathLike, sample_rate: int = 16_000, block_seconds
     try:
         reader = soundfile.blocks(str(info.path), blocksize=block, dtype="float32", always_2d=True)
         if step_in == step_out:
-            return torch.from_numpy(np.concatenate([_sanitise(b) for b in reader]))
-        return _resample_stream((_sanitise(b) for b in reader), info.sample_rate, sample_rate, block)
+            out = _Filler(info.frames)
+            for b in reader:
+                out.add(torch.from_numpy(_sanitise(b)))
+            return out.result()
+        return _resample_stream((_sanitise(b) for b in reader), info.sample_rate, sample_rate, block,
+                                expected=info.frames)
     except (soundfile.LibsndfileError, RuntimeError) as err:
         raise EmotalkError(f"{info.path}: cannot decode the audio ({err}); convert it to wav, flac or ogg") from None
 
 
-def _resample_stream(blocks, orig: int, new: int, block: int) -> Tensor:
+class _Filler:
+    """A 1-D float32 array filled piece by piece, preallocated for the expected length (grows if a
+    decoder delivers more), so no list of pieces and no concatenated copy is ever held."""
+
+    def __init__(self, capacity: int):
+        self.buffer, self.count = torch.empty(max(1, capacity)), 0
+
+    def add(self, piece: Tensor) -> None:
+        end = self.count + piece.shape[0]
+        if end > self.buffer.shape[0]:
+            grown = torch.empty(max(end, 2 * self.buffer.shape[0]))
+            grown[: self.count] = self.buffer[: self.count]
+            self.buffer = grown
+        self.buffer[self.count : end] = piece
+        self.count = end
+
+    def result(self) -> Tensor:
+        return self.buffer[: self.count]
+
+
+def _resample_stream(blocks, orig: int, new: int, block: int, expected: int = 0) -> Tensor:
     """Resample a stream of mono blocks [n] (all of length `block` but the last) from `orig` to `new` Hz.
 
     Each output block is made from its input block plus `margin` samples either side (zeros at the
@@ -102,7 +127,7 @@ def _resample_stream(blocks, orig: int, new: int, block: int) -> Tensor:
     margin = step_in * math.ceil(256 / step_in)
     out_margin = margin // step_in * step_out
     total = 0
-    pieces: list[Tensor] = []
+    pieces = _Filler(math.ceil(expected * step_out / step_in))
     buffer = np.zeros(margin, np.float32)  # what precedes the current block (zeros at the start)
     pending: np.ndarray | None = None
     for chunk in blocks:
@@ -111,14 +136,14 @@ def _resample_stream(blocks, orig: int, new: int, block: int) -> Tensor:
             window = np.concatenate([buffer, pending, chunk[:margin]])
             if len(chunk) < margin:  # tiny last chunk: the window needs zeros after it too
                 window = np.concatenate([window, np.zeros(margin - len(chunk), np.float32)])
-            pieces.append(_resample_window(window, orig, new, out_margin, len(pending) // step_in * step_out))
+            pieces.add(_resample_window(window, orig, new, out_margin, len(pending) // step_in * step_out))
             buffer = np.concatenate([buffer, pending])[-margin:]
         pending = chunk
     if pending is not None:
         window = np.concatenate([buffer, pending, np.zeros(margin, np.float32)])
-        pieces.append(_resample_window(window, orig, new, out_margin, math.ceil(len(pending) * step_out / step_in)))
-    wave = torch.cat(pieces) if pieces else torch.zeros(0)
-    return wave[: math.ceil(total * new / orig)].clamp(-1.0, 1.0)
+        pieces.add(_resample_window(window, orig, new, out_margin, math.ceil(len(pending) * step_out / step_in)))
+    wave = pieces.result() if total else torch.zeros(0)
+    return wave[: math.ceil(total * new / orig)].clamp_(-1.0, 1.0)
 
 
 def _resample_window(window: np.ndarray, orig: int, new: int, start: int, count: int) -> Tensor:
@@ -147,7 +172,11 @@ def _log_mel_power(wave: Tensor, config: FeatureConfig, block_frames: int = 3000
     (zero padding at the ends); computed in blocks of mel frames to keep memory flat."""
     half = config.n_fft // 2
     padded = torch.nn.functional.pad(wave.float(), (half, half))
-    frames = wave.shape[0] // config.hop_length + 1
+    return _log_mel_of_padded(padded, wave.shape[0] // config.hop_length + 1, config, block_frames)
+
+
+def _log_mel_of_padded(padded: Tensor, frames: int, config: FeatureConfig, block_frames: int = 3000) -> Tensor:
+    """_log_mel_power of a wave already padded with n_fft // 2 zeros at each end: [n_mels, frames]."""
     window = torch.hann_window(config.win_length)
     filters = _mel_filters(config)
     out = []
@@ -169,18 +198,22 @@ def audio_features(wave: Tensor, num_frames: int | None = None, config: FeatureC
     frames covering the audio; shorter audio is padded with silence, longer is cut)."""
     if wave.dim() != 1:
         raise ValueError(f"expected mono audio [N], got {tuple(wave.shape)}")
-    wave = torch.nan_to_num(wave.float(), nan=0.0, posinf=0.0, neginf=0.0).clamp(-1.0, 1.0)
     per = config.mels_per_frame
     if num_frames is None:
         num_frames = frame_count(wave.shape[0] / config.sample_rate, config.fps)
     if config not in _REFERENCE:
         _REFERENCE[config] = math.log(_full_scale_power(config))
-    need = num_frames * per * config.hop_length
-    wave = torch.nn.functional.pad(wave[:need], (0, max(0, need - wave.shape[0])))
+    need = num_frames * per * config.hop_length  # samples the frames cover (silence past the audio's end)
     # video frame k <- mel frames centred at samples (per*k - per/2 ... per*k + per/2 - 1) * hop:
-    # zeros before the start put mel frame j at column j + per/2
-    wave = torch.nn.functional.pad(wave, (per // 2 * config.hop_length, 0))
-    logmel = _log_mel_power(wave, config)[:, : num_frames * per]  # [n_mels, T * per]
+    # `lead` zeros before the start put mel frame j at column j + per/2; `half` zeros either side
+    # centre the STFT frames. One buffer holds it all; the wave is cleaned (NaN/inf -> 0, clipped) in it.
+    half, lead = config.n_fft // 2, per // 2 * config.hop_length
+    padded = torch.zeros(half + lead + need + half)
+    n = min(need, wave.shape[0])
+    body = padded[half + lead : half + lead + n]
+    body.copy_(wave[:n])
+    torch.nan_to_num_(body, nan=0.0, posinf=0.0, neginf=0.0).clamp_(-1.0, 1.0)
+    logmel = _log_mel_of_padded(padded, (lead + need) // config.hop_length + 1, config)[:, : num_frames * per]
     db = 10.0 / math.log(10.0)  # natural log power -> dB
     level = (logmel - _REFERENCE[config]) * db  # dB re. full scale, per band
     frame_db = 10 * torch.log10(torch.exp(logmel - _REFERENCE[config]).mean(0) + 1e-12)  # [T * per]

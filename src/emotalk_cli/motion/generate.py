@@ -8,8 +8,9 @@
 
 How: the sampler (sampler.py) integrates from noise over the whole clip at once; the model it calls
 is `WindowedDenoiser`, which cuts the clip into windows of the model's length overlapping by
-`overlap` frames, denoises them in batches (CFGDenoiser: AU-prompted and null-prompted passes),
-and blends the windows' estimates with weights that ramp across each overlap. Every step therefore
+`overlap` frames, denoises them in batches (each window guided by CFGDenoiser: its prompted,
+null-prompt and null-audio passes), and blends the windows' estimates with weights that ramp across
+each overlap. Every step therefore
 sees one sequence: overlaps agree by construction, with no seam to cross-fade afterwards. Memory is
 flat in the clip's length (a few windows at a time; the clip itself is [T, 60] numbers).
 
@@ -111,11 +112,9 @@ class WindowedDenoiser:
 
     def __call__(self, x: Tensor, sigma: Tensor, audio: Tensor, au: Tensor, drop_au: Tensor | None = None,
                  drop_audio: Tensor | None = None) -> Tensor:
+        """Drop flags given are cut per window and passed on; flags not given are not passed (so the
+        wrapped denoiser may be a CFGDenoiser, which sets its own)."""
         B, T, _ = x.shape
-        if drop_au is None:
-            drop_au = torch.zeros(B, dtype=torch.bool)
-        if drop_audio is None:
-            drop_audio = torch.zeros(B, dtype=torch.bool)
         length = min(T, self.window)
         starts = window_starts(T, self.window, self.overlap)
         jobs = [(b, s) for b in range(B) for s in starts]
@@ -127,8 +126,8 @@ class WindowedDenoiser:
             def cut(t: Tensor) -> Tensor:
                 return torch.stack([t[b, s : s + length] for b, s in chunk])
             idx = torch.tensor([b for b, _ in chunk])
-            out = self.model(cut(x), sigma[idx], audio=cut(audio), au=cut(au), drop_au=drop_au[idx],
-                             drop_audio=drop_audio[idx])
+            flags = {name: f[idx] for name, f in (("drop_au", drop_au), ("drop_audio", drop_audio)) if f is not None}
+            out = self.model(cut(x), sigma[idx], audio=cut(audio), au=cut(au), **flags)
             for (b, s), o in zip(chunk, out):
                 total[b, s : s + length] += o * w
                 norm[b, s : s + length] += w
@@ -166,8 +165,10 @@ def generate_motion(
     audio = audio_features(wave, T, feature).to(device)[None]
     prompt = (au.float() * edge_envelope(T, options.prompt_ramp * feature.fps)[:, None]).to(device)[None]
 
-    windowed = WindowedDenoiser(model, config.window, min(options.overlap, config.window - 1), options.max_batch)
-    guided = CFGDenoiser(windowed, options.strength, options.lip_strength)
+    # guidance inside each window (linear, so the same as guiding the whole clip): its extra passes
+    # then cost memory per window batch, not per clip
+    guided = WindowedDenoiser(CFGDenoiser(model, options.strength, options.lip_strength), config.window,
+                              min(options.overlap, config.window - 1), options.max_batch)
     rest = model.normalise(torch.zeros(config.motion_dim, device=device))  # the calm face in model space
     known = torch.zeros(T, dtype=torch.bool, device=device)
     known[0] = known[-1] = True
