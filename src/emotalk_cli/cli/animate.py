@@ -18,7 +18,9 @@ The emotion comes from --emotion (free text through text2au, spread over the aud
 expression) or --au-track (an emotalk.au_track file from `emotalk text2au -o`; '-' reads stdin; a
 track made with text2au's default 1 s per clause is spread over the audio); none gives a neutral
 face. --strength is the classifier-free guidance scale: 1 shows the emotion as prompted, more
-exaggerates it, 0 leaves it to the model. The same inputs and --seed give the same motion; blinks,
+exaggerates it, 0 leaves it to the model. --lip-strength is the guidance scale on the audio: how
+crisply the lips follow the speech (the motion model's file sets the default, 2 for the shipped one;
+1 is the plain model, which mumbles a little). The same inputs and --seed give the same motion; blinks,
 gaze and head motion change with the seed. The video lasts as long as the audio, carries it, and
 starts and ends on a calm face. --csv writes the motion as ARKit blendshapes in the Live Link Face
 CSV layout (Unreal, Blender, Maya importers).
