@@ -88,6 +88,54 @@ def test_fit_video_samples_frames(tmp_path):
     assert result.exit_code == 0, result.output
     meta = load_avatar(out).meta
     assert meta["source"]["kind"] == "video" and meta["source"]["frames_used"] == 2
+    assert meta["source"]["frame_indices"] == [0, 9]  # 10 frames, 2 sampled evenly: the first and the last
+    assert meta["fit"]["camera"]["image_size"] == [512, 512] and meta["fit"]["camera"]["focal_px"] > 100
+
+
+def test_opening_mask_is_the_polygon_in_crop_pixels():
+    from emotalk_cli.fit.photometric import opening_mask
+
+    square = np.array([[20.2, 20.2], [39.8, 20.2], [39.8, 39.8], [20.2, 39.8]])  # photo pixels
+    mask = opening_mask({"mouth": square}, (10.0, 10.0, 64.0), 128)  # crop from (10, 10), 64 px -> 128 px
+    assert mask.shape == (128, 128, 1)
+    inside = torch.nonzero(mask[..., 0])
+    # photo 20.2..39.8 -> crop (x - 10) * 2 = 20.4 .. 59.6: pixels 20..59 (centres at +0.5)
+    assert inside.min(0).values.tolist() == [20, 20] and inside.max(0).values.tolist() == [59, 59]
+
+
+def test_teeth_in_the_photo_are_not_painted_on_closed_lips():
+    """Where the photo shows the mouth open (inside the tracked inner lips) but the posed head shows
+    closed lips, the loss mask leaves the pixels out and the lips take no colour from there."""
+    from emotalk_cli.fit.photometric import OPENING_PARTS, PhotometricConfig, _in_parts, opening_agreement, prepare_views
+    from emotalk_cli.fit.solve import HeadFit, FLIP
+    from emotalk_cli.rig import load_head_template
+    from emotalk_cli.splats.binding import init_on_surface
+
+    template = load_head_template()
+    size = 256
+    viewmat = torch.eye(4)
+    viewmat[:3, :3] = FLIP
+    viewmat[:3, 3] = FLIP @ torch.tensor([0.0, 0.0, -0.6])  # the head 0.6 m in front of the camera
+    K = torch.tensor([[600.0, 0, size / 2], [0, 600.0, size / 2], [0, 0, 1.0]])
+    fit = HeadFit(torch.zeros_like(template.vertices), K, viewmat, torch.zeros(1, 3), torch.zeros(1, 3),
+                  torch.zeros(1, 52), torch.zeros(1, 2), torch.zeros(1), (size, size))
+    config = PhotometricConfig(resolution=128)
+    shaped, views = prepare_views([np.zeros((size, size, 3), np.uint8)], fit, template, config)
+    view = views[0]
+    # the closed mouth's projected lip line, and a photo "opening" around it 6 crop pixels tall
+    lips = torch.tensor([template.landmarks["upper_lip"], template.landmarks["lower_lip"]])
+    cam = template.vertices[lips] @ view.viewmat[:3, :3].T + view.viewmat[:3, 3]
+    uv = cam[:, :2] / cam[:, 2:3] * view.K.diagonal()[:2] + view.K[:2, 2]
+    x, y = float(uv[:, 0].mean()), float(uv[:, 1].mean())
+    opening = torch.zeros(128, 128, 1)
+    opening[int(y) - 3:int(y) + 3, int(x) - 10:int(x) + 10] = 1
+    view.opening = opening
+    bound = init_on_surface(shaped.vertices, shaped.faces, total=20000)
+    agree = opening_agreement(shaped, bound, torch.full((len(bound),), 0.95), view, config)
+    assert agree[int(y), int(x), 0] == 0  # the photo's open mouth on the head's closed lips: left out
+    assert agree[int(y) - 12, int(x), 0] == 1 and agree[int(y) + 12, int(x), 0] == 1  # lips above and below: kept
+    assert _in_parts(torch.tensor([template.part("upper_teeth"), template.part("skin")]), template,
+                     OPENING_PARTS).tolist() == [True, False]
 
 
 def test_blank_image_is_no_face(tmp_path):

@@ -121,3 +121,14 @@ def test_solve_astronaut_neutral_identity(rig):
     smile_in_identity = (fit.identity_offsets[corners] * smile[corners]).sum() / smile[corners].pow(2).sum()
     assert abs(float(smile_in_identity)) < 0.05
     assert fit.arkit[0, facs.ARKIT_INDEX["mouthSmileLeft"]] > 0.5
+
+
+def test_solve_with_a_known_identity_and_focal_length_fits_the_pose_only(rig):
+    """SolveConfig(focal_px=..., fit_identity=False): how a fitted avatar is posed for more frames."""
+    template, lmap = rig
+    tracks, truth, K = synthetic_tracks(template, lmap, [[0.05, 0.2, 0.0]])
+    focal = float(K[0, 0]) * 1.1  # a known (here deliberately different) focal length is used as is
+    fit = solve_head(tracks, template, lmap, SolveConfig(focal_px=focal, fit_identity=False, rigid_steps=60, steps=120))
+    assert fit.K[0, 0].item() == pytest.approx(focal)
+    assert fit.identity_offsets.abs().max() == 0
+    assert fit.reprojection_error_px.max() < 6.0  # the synthetic identity is not the template's: some error stays

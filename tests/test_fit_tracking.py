@@ -107,3 +107,19 @@ def test_several_faces_pick_the_largest(astronaut):
     track = tracking.track_image(canvas)
     assert track.faces_found == 2
     assert track.box[0] > 240  # the larger face, lower right
+
+
+def test_opening_and_oval_rings_are_closed_loops_of_mediapipe_edges():
+    from mediapipe.tasks.python.vision.face_landmarker import FaceLandmarksConnections as C
+
+    rings = tracking.opening_rings()
+    lips = {frozenset((c.start, c.end)) for c in C.FACE_LANDMARKS_LIPS}
+    mouth = rings["mouth"]
+    assert len(mouth) == 20 and {78, 308, 13, 14} <= set(mouth) and 61 not in mouth  # inner lips, not outer
+    assert all(frozenset((a, b)) in lips for a, b in zip(mouth, mouth[1:] + mouth[:1]))
+    assert {263, 362} <= set(rings["eye_left"]) and {33, 133} <= set(rings["eye_right"])
+    track = tracking.FaceTrack(np.random.default_rng(0).random((478, 3)).astype(np.float32), np.zeros(52, np.float32),
+                               np.eye(4, dtype=np.float32), (10, 10))
+    oval = tracking.face_oval_polygon(track)
+    assert oval.shape == (36, 2)
+    assert tracking.opening_polygons(track)["mouth"].shape == (20, 2)

@@ -156,3 +156,29 @@ def test_bad_shapes_are_refused(template):
         pose_vertices(template, torch.zeros(2, 51), torch.zeros(2, 3), torch.zeros(2, 3), torch.zeros(2, 2))
     with pytest.raises(ValueError, match="gaze"):
         pose_vertices(template, torch.zeros(2, 52), torch.zeros(2, 3), torch.zeros(2, 3), torch.zeros(3, 2))
+
+
+def test_gain_choice_follows_the_measured_response():
+    from emotalk_cli.rig.calibrate import GAINS, choose_gain
+
+    assert GAINS[0] == 1.0 and max(GAINS) <= 3.0  # never weakened, never torn apart
+    assert choose_gain([0.6, 0.7, 0.8, 0.9, 0.9, 0.9]) == 1.0  # already reads as a full expression
+    assert choose_gain([0.2, 0.35, 0.48, 0.62, 0.7, 0.7]) == 2.0  # the smallest gain reaching 0.5
+    assert choose_gain([0.13, 0.17, 0.21, 0.25, 0.2, 0.15]) == 2.0  # none reaches: the strongest response
+    assert choose_gain([0.23, 0.27, 0.31, 0.315, 0.2, 0.16]) == 1.5  # ... the smallest within noise of it
+    assert choose_gain([0.0, 0.01, 0.0, 0.02, 0.03, 0.05]) == 1.0  # the tracker does not see it: left alone
+    assert choose_gain([0.30, 0.31, 0.32, 0.33, 0.32, 0.30]) == 1.0  # gains hardly help: left alone
+
+
+def test_shipped_gains_are_recorded_and_applied(template):
+    gains = template.meta.get("blendshape_gains", {})
+    calibration = template.meta.get("gain_calibration", {})
+    assert set(gains) <= set(facs.ARKIT_NAMES) and all(1.0 < g <= 3.0 for g in gains.values())
+    if gains:  # every gain comes with the responses it was chosen from
+        from emotalk_cli.rig.calibrate import GROUPS, choose_gain
+
+        for group, channels in GROUPS.items():
+            chosen = choose_gain(calibration["rise"][group], calibration["gains_tried"])
+            assert all(gains.get(c, 1.0) == chosen for c in channels), group
+    for name in ("jawOpen", "mouthSmileLeft", "eyeBlinkLeft", "eyeLookUpLeft"):  # not calibrated
+        assert name not in gains

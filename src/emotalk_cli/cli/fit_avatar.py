@@ -90,7 +90,7 @@ def _fit_avatar(image, video, output, iterations, seed, gaussians, landmarker, m
     if image is not None:
         frames, fps = [load_image(image)], None
     else:
-        frames, fps = read_video(video, max_frames)
+        frames, fps, indices = read_video(video, max_frames)
 
     def note(message: str) -> None:  # warnings always, progress notes unless --quiet
         if message.startswith("warning: "):
@@ -112,7 +112,8 @@ def _fit_avatar(image, video, output, iterations, seed, gaussians, landmarker, m
         "options": {"iterations": iterations, "seed": seed, "gaussians": gaussians, "max_frames": max_frames,
                     "resolution": config.resolution, "device": torch_device.type},
         "source": {"file": source.name, "sha256": file_sha256(source), "kind": "image" if image is not None else "video",
-                   "frames_used": len(result.images), "size": list(result.head_fit.image_size)},
+                   "frames_used": len(result.images), "size": list(result.head_fit.image_size),
+                   **({} if image is not None else {"frame_indices": [indices[t.frame_index] for t in result.tracks]})},
         "fit": fit,
         "default_view": avatar.meta["default_view"],
         "kind": "photo-fitted avatar (neutral at rest: the photo's expression is undone)",
@@ -128,8 +129,16 @@ def _fit_avatar(image, video, output, iterations, seed, gaussians, landmarker, m
                      + (f"; preview {preview}" if preview is not None else ""), markup=False, soft_wrap=True)
 
 
-def read_video(path: Path, max_frames: int) -> tuple[list, float]:
-    """Up to `max_frames` frames (uint8 [H, W, 3]) sampled evenly from a video, and their rate (frames/s)."""
+def sample_indices(total: int, max_frames: int) -> list[int]:
+    """The frame indices fit-avatar samples from a video of `total` frames: `max_frames` evenly spread."""
+    import numpy as np
+
+    return sorted(set(np.linspace(0, max(total - 1, 0), min(max_frames, max(total, 1))).round().astype(int).tolist()))
+
+
+def read_video(path: Path, max_frames: int) -> tuple[list, float, list[int]]:
+    """Up to `max_frames` frames (uint8 [H, W, 3]) sampled evenly from a video, their rate (frames/s)
+    and their indices in the video."""
     import imageio_ffmpeg
     import numpy as np
 
@@ -144,7 +153,7 @@ def read_video(path: Path, max_frames: int) -> tuple[list, float]:
         duration = float(meta.get("duration") or 0.0)
         count = meta.get("nframes")
         total = int(count) if isinstance(count, (int, float)) and math.isfinite(count) and count > 0 else round(duration * fps)
-        wanted = set(np.linspace(0, max(total - 1, 0), min(max_frames, max(total, 1))).round().astype(int).tolist())
+        wanted = set(sample_indices(total, max_frames))
         frames, indices = [], []
         for index, raw in enumerate(reader):
             if index in wanted:
@@ -160,7 +169,7 @@ def read_video(path: Path, max_frames: int) -> tuple[list, float]:
         raise EmotalkError(f"video {path} has no frames: give a video with at least one frame of the face")
     span = indices[-1] - indices[0]
     rate = fps * (len(frames) - 1) / span if span > 0 else fps  # the sampled frames' own rate, for the tracker's clock
-    return frames, rate
+    return frames, rate, indices
 
 
 def file_sha256(path: Path) -> str:

@@ -19,6 +19,13 @@ and optimised against them (L1 + 0.2 D-SSIM, as 3D Gaussian Splatting and Gaussi
   silhouette, eroded), so neither the photo's background nor its clothes or hair volume is baked
   into the head; a random background colour each step keeps the face opaque. Local offsets and
   scale growth are penalised, so Gaussians stay on their triangles.
+- The mouth's opening (with `tracks`): the photo's is the tracked inner-lip outline, the posed head's
+  is where teeth, tongue or the mouth's inside are seen. Where the two disagree (a toothy smile that
+  the rig's lips, posed at the tracked expression, do not open as far) the pixels are left out of the
+  loss (with a 3 px margin), skin takes no initial colour from inside the outline (grown by 3 px) nor
+  is optimised where it is seen there, and teeth / tongue take colour only from inside it. Otherwise the photo's teeth are painted onto the lips and stay there when the
+  expression is undone: the neutral avatar smiled with its teeth (MediaPipe read the astronaut
+  avatar's neutral face as smile 0.37-0.46).
 """
 
 from __future__ import annotations
@@ -54,6 +61,11 @@ PALETTE = {  # sRGB in [0, 1], for what a photo does not show
     "tongue": (0.62, 0.30, 0.31),
     "eyelashes": (0.20, 0.13, 0.10),
 }
+#: What is seen through the mouth's opening (between the lips), as opposed to skin. Only the mouth is
+#: kept apart this way: the lid outlines MediaPipe gives run along the lash line, so a ring of dark
+#: lashes and lid shadow would fall "inside the eye" and the lids would lose it (tried: washed-out eyes).
+OPENING_PARTS = ("upper_teeth", "lower_teeth", "tongue", "mouth")
+OPENING_GROW_PX = 3  # crop pixels (of 256) the tracked inner-lip outline is trusted to: kept clear around it
 LIGHT = (0.25, 0.6, 1.0)  # soft shading direction for the colours the photo does not give
 
 
@@ -70,6 +82,7 @@ class FitView:
     viewmat: Tensor  # [4, 4] world-to-camera (OpenCV)
     vertices: Tensor  # [V, 3] the fitted template posed at this frame's expression, pose and gaze
     box: tuple[float, float, float]  # (x0, y0, side) of the crop in the photo, pixels
+    opening: Tensor | None = None  # [S, S, 1] 1 inside the tracked mouth opening (inner lips; None: not tracked)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -81,6 +94,11 @@ def hair_region(rest: Tensor, part: Tensor, template: HeadTemplate) -> Tensor:
     x, y, z = rest.unbind(-1)
     skin = part == template.part("skin")
     return skin & ((y > 0.098) | ((z < 0.035) & (y > -0.01) & (x.abs() < 0.075)) | ((z < 0.06) & (y > 0.06)))
+
+
+def _in_parts(part: Tensor, template: HeadTemplate, names) -> Tensor:
+    """[N] bool: the part label is one of `names`."""
+    return sum((part == template.part(name)).long() for name in names).bool()
 
 
 def face_region(rest: Tensor, part: Tensor, template: HeadTemplate) -> Tensor:
@@ -143,9 +161,39 @@ def head_box(vertices: Tensor, template: HeadTemplate, viewmat: Tensor, K: Tenso
     return float(centre[0]) - side / 2, float(centre[1]) - side / 2, side
 
 
+def opening_mask(polygons: dict[str, np.ndarray], box: tuple[float, float, float], size: int) -> Tensor:
+    """[size, size, 1] in {0, 1}: crop pixels whose centre lies inside any of the polygons ([n, 2]
+    photo pixels, as `tracking.opening_polygons` gives them)."""
+    x0, y0, side = box
+    scale = size / side
+    mask = np.zeros((size, size), dtype=bool)
+    for polygon in polygons.values():
+        mask |= inside_polygon((polygon - np.array([x0, y0])) * scale, size, size)
+    return torch.from_numpy(mask.astype(np.float32))[..., None]
+
+
+def inside_polygon(polygon: np.ndarray, width: int, height: int) -> np.ndarray:
+    """bool [height, width]: pixels whose centre (x + 0.5, y + 0.5) lies inside the closed polygon
+    [n, 2] (pixels), by the even-odd crossing rule."""
+    ys, xs = np.mgrid[0:height, 0:width] + 0.5
+    inside = np.zeros((height, width), dtype=bool)
+    a = polygon
+    b = np.roll(polygon, -1, axis=0)
+    for (ax, ay), (bx, by) in zip(a, b):
+        if ay == by:
+            continue
+        crosses = (ay > ys) != (by > ys)
+        x_at = ax + (ys - ay) * (bx - ax) / (by - ay)
+        inside ^= crosses & (xs < x_at)
+    return inside
+
+
 def prepare_views(images, head_fit: HeadFit, template: HeadTemplate, config: PhotometricConfig,
-                  device: torch.device | str = "cpu") -> tuple[HeadTemplate, list[FitView]]:
-    """The fitted template and one FitView per frame (images: [F, H, W, 3] uint8 or float in [0, 1])."""
+                  device: torch.device | str = "cpu", tracks: list | None = None) -> tuple[HeadTemplate, list[FitView]]:
+    """The fitted template and one FitView per frame (images: [F, H, W, 3] uint8 or float in [0, 1];
+    tracks: the frames' FaceTracks, for the mouth's opening, or None)."""
+    from emotalk_cli.fit.tracking import opening_polygons
+
     frames = head_fit.arkit.shape[0]
     if len(images) != frames:
         raise EmotalkError(f"{len(images)} images but the head fit has {frames} frames: fit the same frames")
@@ -161,8 +209,10 @@ def prepare_views(images, head_fit: HeadFit, template: HeadTemplate, config: Pho
         box = head_box(posed[t], shaped, head_fit.viewmat.cpu(), head_fit.K.cpu(), config.margin)
         crop, valid = crop_image(image, box, config.resolution)
         K = crop_intrinsics(head_fit.K.cpu().float(), box, config.resolution)
+        opening = None if tracks is None else opening_mask({"mouth": opening_polygons(tracks[t])["mouth"]}, box,
+                                                           config.resolution).to(device)
         views.append(FitView(crop.to(device), valid.to(device), K.to(device), head_fit.viewmat.float().to(device),
-                             posed[t].to(device), box))
+                             posed[t].to(device), box, opening))
     return shaped.to(device), views
 
 
@@ -252,6 +302,7 @@ def initial_colours(shaped: HeadTemplate, bound: BoundGaussians, opacities: Tens
     rest_normal = triangle_frames(cpu.vertices, cpu.faces)[1][g.parent][:, :, 2]
     hair = hair_region(rest, part, cpu)
     trusted = face_region(rest, part, cpu) | hair  # the scalp's front shows hair (or a bald scalp)
+    opening_part = _in_parts(part, cpu, OPENING_PARTS)
     total = torch.zeros(len(part), 3)
     weight = torch.zeros(len(part))
     hair_samples, in_sight = [], []
@@ -279,6 +330,11 @@ def initial_colours(shaped: HeadTemplate, bound: BoundGaussians, opacities: Tens
         seen = visible & (facing > config.facing_min) & (at_alpha > 0.5)
         colour = _sample(view.image.cpu(), uv)
         use = seen & trusted
+        if view.opening is not None:  # skin takes no colour from inside the tracked inner lips, teeth and tongue only from there
+            # (skin: against the outline grown by OPENING_GROW_PX, so the lips' edge takes no teeth either)
+            at_open = _sample(view.opening.cpu(), uv)[:, 0]
+            near_open = _sample(_dilate(view.opening.cpu(), OPENING_GROW_PX), uv)[:, 0]
+            use &= torch.where(opening_part, at_open > 0.5, near_open < 0.5)
         total[use] += colour[use] * facing[use, None]
         weight[use] += facing[use]
         hair_samples.append(colour[seen & hair])
@@ -322,7 +378,8 @@ def _fade_from_neighbours(points: Tensor, known: Tensor, known_rgb: Tensor, fall
 
 
 def _cpu_view(view: FitView) -> FitView:
-    return FitView(view.image.cpu(), view.valid.cpu(), view.K.cpu(), view.viewmat.cpu(), view.vertices.cpu(), view.box)
+    return FitView(view.image.cpu(), view.valid.cpu(), view.K.cpu(), view.viewmat.cpu(), view.vertices.cpu(), view.box,
+                   None if view.opening is None else view.opening.cpu())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -344,8 +401,32 @@ def face_masks(shaped: HeadTemplate, bound: BoundGaussians, opacities: Tensor, v
         with torch.no_grad():
             _, alpha = render_view(means, quats, scales, opacities[keep], white, view, config.resolution,
                                    torch.zeros(3, device=means.device), config.backend, sh_degree=None)
-        masks.append(_erode((alpha > 0.5).float(), config.erode_px) * view.valid)
+        mask = _erode((alpha > 0.5).float(), config.erode_px) * view.valid
+        if view.opening is not None:
+            mask = mask * _erode(opening_agreement(shaped, bound, opacities, view, config), OPENING_GROW_PX)
+        masks.append(mask)
     return masks
+
+
+def opening_agreement(shaped: HeadTemplate, bound: BoundGaussians, opacities: Tensor, view: FitView,
+                      config: PhotometricConfig) -> Tensor:
+    """[S, S, 1] in {0, 1}: 1 where the posed head and the photo agree on skin versus opening.
+
+    The photo's opening is the tracked inner-lip outline (`view.opening`); the head's is where
+    teeth, tongue or the mouth's inside are what is seen. Where they
+    disagree (the photo shows teeth where the head's lips are closed: a toothy smile the rig's
+    shapes do not open as far), the photo cannot colour what the head shows there, so the loss
+    leaves those pixels out: otherwise the teeth would be painted onto the lips, and stay there in
+    the neutral avatar."""
+    g = bound
+    label = _in_parts(shaped.face_part[g.parent], shaped, OPENING_PARTS).float()[:, None].expand(-1, 3).contiguous()
+    means, quats, scales = bind_to_world(view.vertices, shaped.faces, g.parent, g.local_means, g.local_quats,
+                                         g.local_log_scales)
+    with torch.no_grad():
+        rgb, alpha = render_view(means, quats, scales, opacities, label, view, config.resolution,
+                                 torch.zeros(3, device=means.device), config.backend, sh_degree=None)
+    head_open = (rgb[..., :1] > 0.5 * alpha.clamp_min(1e-6)) & (alpha > 0.5)
+    return (head_open == (view.opening > 0.5)).float()
 
 
 def photometric_loss(rgb: Tensor, target: Tensor, mask: Tensor, ssim_weight: float) -> Tensor:
@@ -372,6 +453,7 @@ def fit_gaussians(
     config: PhotometricConfig = PhotometricConfig(),
     callback: Callback | None = None,
     device: torch.device | str = "cpu",
+    tracks: list | None = None,  # the frames' FaceTracks: their inner-lip outlines keep lips and the mouth's inside apart
 ) -> Avatar:
     """An avatar (neutral rest pose) whose Gaussians reproduce the photo(s) at the tracked pose and
     expression. `avatar.meta["fit"]` holds PSNR / SSIM on the face region before and after.
@@ -382,7 +464,7 @@ def fit_gaussians(
     threads = torch.get_num_threads()
     _single_thread(device)
     try:
-        return _fit_gaussians(images, head_fit, template, config, callback, device)
+        return _fit_gaussians(images, head_fit, template, config, callback, device, tracks)
     finally:
         torch.set_num_threads(threads)
 
@@ -394,8 +476,8 @@ def _single_thread(device: torch.device) -> None:
         torch.set_num_threads(1)
 
 
-def _fit_gaussians(images, head_fit, template, config, callback, device) -> Avatar:
-    shaped, views = prepare_views(images, head_fit, template, config, device)
+def _fit_gaussians(images, head_fit, template, config, callback, device, tracks=None) -> Avatar:
+    shaped, views = prepare_views(images, head_fit, template, config, device, tracks)
     bound = init_on_surface(shaped.vertices.cpu(), shaped.faces.cpu(), total=config.gaussians, seed=config.seed)
     part = shaped.face_part.cpu()[bound.parent]
     lashes = part == shaped.part("eyelashes")
@@ -411,6 +493,10 @@ def _fit_gaussians(images, head_fit, template, config, callback, device) -> Avat
     # optimise only the Gaussians in sight over the loss mask: the rest get no gradient worth the name,
     # and Adam would turn the faint gradients of hidden ones (through transmittance) into full steps: noise
     active = torch.zeros(len(part), dtype=torch.bool, device=device)
+    # ... nor the skin seen inside the photo's mouth opening (lips the rig closes over the photo's teeth):
+    # they keep their initial colour (the lips' nearest samples), as the loss cannot see them there
+    blocked = torch.zeros_like(active)
+    opening_part = _in_parts(part, shaped, OPENING_PARTS).to(device)
     for view, mask, visible in zip(views, masks, in_sight):
         means = bind_to_world(view.vertices, shaped.faces, bound.parent, bound.local_means, bound.local_quats,
                               bound.local_log_scales)[0]
@@ -418,6 +504,9 @@ def _fit_gaussians(images, head_fit, template, config, callback, device) -> Avat
         uv = cam[:, :2] / cam[:, 2:3].clamp_min(1e-6) * view.K.diagonal()[:2] + view.K[:2, 2]
         near = _sample(_dilate(mask, 3), uv)[:, 0] > 0.5
         active |= near & visible.to(device)
+        if view.opening is not None:
+            blocked |= visible.to(device) & ~opening_part & (_sample(_dilate(view.opening, OPENING_GROW_PX), uv)[:, 0] > 0.5)
+    active &= ~blocked
     # rendered: what faces some camera, and the insides (mouth, teeth, eyes, lashes); the rest is hidden
     drawn = _front_facing(shaped, bound, views) | ((part != shaped.part("skin")) & (part != shaped.part("neck"))).to(device)
     drawn |= active
@@ -585,9 +674,12 @@ def fit_avatar(
     template = load_head_template()
     head_fit = solve_head(tracks, template, load_landmark_map(num_faces=template.faces.shape[0]))
     note(f"solved head and camera: landmark error {float(head_fit.reprojection_error_px.mean()):.2f} px")
-    avatar = fit_gaussians(images, head_fit, template, config, callback, device)
+    avatar = fit_gaussians(images, head_fit, template, config, callback, device, tracks)
     avatar.meta["fit"]["reprojection_error_px"] = round(float(head_fit.reprojection_error_px.mean()), 3)
     avatar.meta["fit"]["frames"] = len(images)
+    # the fitted camera (OpenCV pinhole, principal point at the image centre): a later solve of more
+    # frames of the same footage (solve.SolveConfig(focal_px=..., fit_identity=False)) can reuse it
+    avatar.meta["fit"]["camera"] = {"focal_px": round(float(head_fit.K[0, 0]), 3), "image_size": list(head_fit.image_size)}
     avatar.meta["default_view"] = dict(DEFAULT_VIEW)
     return AvatarFit(avatar, head_fit, tracks, images)
 

@@ -15,6 +15,9 @@ the template; the loss is their reprojection error in pixels plus priors:
 - expression: ARKit weights in [0, 1], started at and pulled towards MediaPipe's scores.
 - focal length: pulled towards `fov_y_degrees` (a single view barely tells focal length from depth).
 - gaze: pulled towards 0; video: first differences of pose and expression kept small.
+A fitted avatar's rig already holds its identity: `SolveConfig(fit_identity=False, focal_px=f)` solves
+pose, expression and gaze only, through the fit's own focal length (recorded by fit-avatar in the
+avatar's metadata, `fit.camera`), e.g. to pose the avatar for more frames of the same footage.
 Initialisation: the rotation from MediaPipe's facial transformation matrix (turned into the
 template's frame with the canonical-to-template rotation stored in the landmark map), depth and
 position from the landmarks' spread and centroid. Optimiser: Adam, first pose and focal length only,
@@ -45,6 +48,8 @@ FLIP = torch.diag(torch.tensor([1.0, -1.0, -1.0]))
 class SolveConfig:
     fov_y_degrees: float = 40.0  # prior on the vertical field of view: a portrait lens (35 mm-equivalent ~50 mm)
     fit_focal: bool | None = None  # None: only when there are several frames (one view cannot tell focal length from depth)
+    focal_px: float | None = None  # a known focal length (pixels): used as is, not fitted (e.g. an avatar's own camera)
+    fit_identity: bool = True  # False: the template's shape is the person's already (a fitted avatar's rig): pose only
     control_points: int = 40  # identity RBF centres on the head's left half (x >= 0), mirrored to the right
     rbf_sigma_m: float = 0.03  # RBF width, metres: smooth at the scale of the mouth (5 cm wide)
     rigid_steps: int = 150  # Adam steps on pose (and focal length) only
@@ -223,7 +228,7 @@ def _solve(tracks, template, landmark_map, config, init_arkit) -> HeadFit:
     eye_weights = torch.stack([basis.weights[template.part_vertices(f"eye_{s}")].mean(0) for s in ("left", "right")])
 
     # parameters and their starting values
-    focal0 = 0.5 * height / math.tan(math.radians(config.fov_y_degrees) / 2)
+    focal0 = config.focal_px or 0.5 * height / math.tan(math.radians(config.fov_y_degrees) / 2)
     log_focal = torch.tensor(math.log(focal0), requires_grad=True)
     R_a = np.asarray(lm.meta.get("canonical_to_template", {}).get("rotation", np.eye(3).tolist()), dtype=np.float64)
     rotation = torch.tensor(np.stack([initial_rotation(t, R_a) for t in tracks]), dtype=torch.float32, requires_grad=True)
@@ -265,7 +270,7 @@ def _solve(tracks, template, landmark_map, config, init_arkit) -> HeadFit:
         translation = target @ FLIP.T - points.mean(1)
     translation.requires_grad_(True)
 
-    fit_focal = config.fit_focal if config.fit_focal is not None else frames > 1
+    fit_focal = (config.fit_focal if config.fit_focal is not None else frames > 1) and config.focal_px is None
     w_focal = config.w_focal * (1.0 if frames == 1 else 0.1)
 
     def loss_terms() -> tuple[Tensor, Tensor]:
@@ -308,8 +313,8 @@ def _solve(tracks, template, landmark_map, config, init_arkit) -> HeadFit:
     if fit_focal:
         pose_groups.append({"params": [log_focal], "lr": config.lr_focal})
     run(pose_groups, config.rigid_steps)
-    run(pose_groups + [
-        {"params": [displacement], "lr": config.lr_identity},
+    shape_groups = [{"params": [displacement], "lr": config.lr_identity}] if config.fit_identity else []
+    run(pose_groups + shape_groups + [
         {"params": [arkit], "lr": config.lr_expression},
         {"params": [gaze], "lr": config.lr_gaze},
     ], config.steps)

@@ -242,3 +242,50 @@ def track_frames(
     if not tracks:
         raise TrackingError("no face found in any frame: use a video of one face, frontal, well lit and unobstructed")
     return tracks
+
+
+# ---------------------------------------------------------------------------------------------
+# The face's openings (eyes between the lids, mouth between the lips), as polygons
+
+
+def _ring(edges: list[tuple[int, int]], start: int) -> list[int]:
+    """The closed loop of landmark indices through `start` in an edge list (each vertex of degree 2)."""
+    neighbours: dict[int, list[int]] = {}
+    for a, b in edges:
+        neighbours.setdefault(a, []).append(b)
+        neighbours.setdefault(b, []).append(a)
+    loop, previous, current = [start], None, start
+    while True:
+        step = next((n for n in neighbours[current] if n != previous and n not in loop[1:]), None)
+        if step is None or step == start:
+            return loop
+        loop.append(step)
+        previous, current = current, step
+
+
+def opening_rings() -> dict[str, list[int]]:
+    """Landmark index loops of the openings, from MediaPipe's own FaceLandmarksConnections:
+    "mouth" the inner lip contour (the ring through the inner corner 78), "eye_left" / "eye_right"
+    the lid margins (the face's own sides, as template parts are named)."""
+    from mediapipe.tasks.python.vision.face_landmarker import FaceLandmarksConnections as C
+
+    lips = [(c.start, c.end) for c in C.FACE_LANDMARKS_LIPS]
+    return {
+        "mouth": _ring(lips, 78),
+        "eye_left": _ring([(c.start, c.end) for c in C.FACE_LANDMARKS_LEFT_EYE], 263),
+        "eye_right": _ring([(c.start, c.end) for c in C.FACE_LANDMARKS_RIGHT_EYE], 33),
+    }
+
+
+def opening_polygons(track: FaceTrack) -> dict[str, np.ndarray]:
+    """Per opening ("mouth", "eye_left", "eye_right"), its tracked outline [n, 2] in image pixels."""
+    return {name: track.landmarks[ring, :2].astype(np.float64) for name, ring in opening_rings().items()}
+
+
+def face_oval_polygon(track: FaceTrack) -> np.ndarray:
+    """The tracked face's outline [n, 2] in image pixels (MediaPipe's FACE_LANDMARKS_FACE_OVAL loop:
+    hairline across the forehead, cheeks, chin), e.g. as the region a face is compared on."""
+    from mediapipe.tasks.python.vision.face_landmarker import FaceLandmarksConnections as C
+
+    ring = _ring([(c.start, c.end) for c in C.FACE_LANDMARKS_FACE_OVAL], 10)
+    return track.landmarks[ring, :2].astype(np.float64)

