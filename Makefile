@@ -32,7 +32,7 @@ bench: setup
 	$(PY) benchmarks/bench_cli.py
 	$(PY) benchmarks/bench_animate.py
 
-eval: setup eval-text2au eval-avatar eval-motion
+eval: setup eval-text2au eval-avatar eval-motion eval-motion-real eval-emotion
 
 # Can MediaPipe read the default avatar's expressions (frontal and +-20 degrees)?
 eval-avatar: setup
