@@ -18,9 +18,8 @@ from test_motion_model import tiny_model
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def files(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("animate")
+def tiny_animate_files(folder, gaussians: int, seed: int) -> dict:
+    """A tiny motion model and a small random-coloured avatar on the real head template, in `folder`."""
     weights = folder / "motion.safetensors"
     save_model(weights, tiny_model(window=16))
     from emotalk_cli.avatar import Avatar, save_avatar
@@ -28,10 +27,16 @@ def files(tmp_path_factory):
     from emotalk_cli.splats.binding import init_on_surface
 
     template = load_head_template()
-    bound = init_on_surface(template.vertices, template.faces, total=2000, seed=1)
+    bound = init_on_surface(template.vertices, template.faces, total=gaussians, seed=seed)
     avatar = folder / "avatar.safetensors"
-    save_avatar(avatar, Avatar(template, bound, torch.full((2000,), 0.9), torch.rand(2000, 1, 3), meta={}), {"command": "test"})
+    save_avatar(avatar, Avatar(template, bound, torch.full((gaussians,), 0.9), torch.rand(gaussians, 1, 3), meta={}),
+                {"command": "test"})
     return {"weights": weights, "avatar": avatar}
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    return tiny_animate_files(tmp_path_factory.mktemp("animate"), 2000, seed=1)
 
 
 def wav(path, seconds=0.72, rate=16_000, channels=1, fill=None, subtype=None):

@@ -18,10 +18,9 @@ from typer.testing import CliRunner
 from emotalk_cli import artifacts
 from emotalk_cli.audio.features import frame_count
 from emotalk_cli.cli.app import app
-from emotalk_cli.motion.denoiser import save_model
 
 from conftest import probe
-from test_motion_model import tiny_model
+from test_animate import tiny_animate_files
 
 runner = CliRunner()
 SECONDS = 0.72
@@ -29,18 +28,7 @@ SECONDS = 0.72
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("bad_audio")
-    weights = folder / "motion.safetensors"
-    save_model(weights, tiny_model(window=16))
-    from emotalk_cli.avatar import Avatar, save_avatar
-    from emotalk_cli.rig import load_head_template
-    from emotalk_cli.splats.binding import init_on_surface
-
-    template = load_head_template()
-    bound = init_on_surface(template.vertices, template.faces, total=1000, seed=2)
-    avatar = folder / "avatar.safetensors"
-    save_avatar(avatar, Avatar(template, bound, torch.full((1000,), 0.9), torch.rand(1000, 1, 3), meta={}), {"command": "test"})
-    return {"weights": weights, "avatar": avatar}
+    return tiny_animate_files(tmp_path_factory.mktemp("bad_audio"), 1000, seed=2)
 
 
 def speech_like(seconds=SECONDS, rate=16_000, channels=1):
