@@ -40,6 +40,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from emotalk_cli.avatar import Avatar
+from emotalk_cli.device import torch_threads_beside_numba
 from emotalk_cli.errors import EmotalkError
 from emotalk_cli.fit.photometric_config import PhotometricConfig
 from emotalk_cli.fit.solve import HeadFit, fitted_template
@@ -461,19 +462,8 @@ def fit_gaussians(
     On the CPU torch runs single-threaded here (the rasterizer has its own threads): on a busy 2-core
     machine torch's thread pool fighting numba's made the fit about twice as slow."""
     device = torch.device(device)
-    threads = torch.get_num_threads()
-    _single_thread(device)
-    try:
+    with torch_threads_beside_numba(device):
         return _fit_gaussians(images, head_fit, template, config, callback, device, tracks)
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _single_thread(device: torch.device) -> None:
-    """One torch thread on the CPU, asserted again around the rasterizer: numba's OpenMP layer shares
-    libgomp with torch and resets its thread count."""
-    if device.type == "cpu":
-        torch.set_num_threads(1)
 
 
 def _fit_gaussians(images, head_fit, template, config, callback, device, tracks=None) -> Avatar:
@@ -557,9 +547,7 @@ def _fit_gaussians(images, head_fit, template, config, callback, device, tracks=
     for step in range(steps):
         t = step % len(views)
         background = torch.rand(3, generator=generator).to(device)
-        _single_thread(device)
         rgb_t = draw(t, background)
-        _single_thread(device)
         loss = photometric_loss(rgb_t, views[t].image, masks[t], config.ssim_weight)
         regular = config.w_position * (means_p - start_means).pow(2).sum(-1).mean() \
             + config.w_scale * F.relu(scales_p - start_scales - math.log(2.0)).pow(2).sum(-1).mean()

@@ -24,6 +24,7 @@ import torch
 from torch import Tensor
 
 from emotalk_cli.avatar import Avatar, pose_gaussians
+from emotalk_cli.device import torch_threads_beside_numba
 from emotalk_cli.fit.photometric import photometric_loss
 from emotalk_cli.fit.solve import HeadFit
 from emotalk_cli.render.rasterize import rasterize
@@ -74,22 +75,16 @@ def refine_pose(
                            backend=backend)
         return rgb[0]
 
-    threads = torch.get_num_threads()
-    try:
+    with torch_threads_beside_numba("cpu"):
         for _ in range(max(steps, 0)):
             _refine_step(render, target, weight, ssim_weight, w_expression, arkit, arkit0, optimiser, schedule)
-    finally:
-        torch.set_num_threads(threads)
     return replace(head_fit, head_rotation=rotation.detach(), head_translation=translation.detach(),
                    arkit=arkit.detach(), gaze=gaze.detach())
 
 
 def _refine_step(render, target, weight, ssim_weight, w_expression, arkit, arkit0, optimiser, schedule) -> None:
-    """One Adam step. Torch runs single-threaded, set again after the rasterizer: numba's OpenMP layer
-    shares libgomp with torch and resets its thread count (see fit/photometric.py)."""
-    torch.set_num_threads(1)
+    """One Adam step (torch single-threaded beside the rasterizer's threads: refine_pose)."""
     rgb = render()
-    torch.set_num_threads(1)
     loss = photometric_loss(rgb, target, weight, ssim_weight)
     loss = loss + w_expression * (arkit - arkit0).pow(2).sum()
     optimiser.zero_grad(set_to_none=True)
