@@ -81,23 +81,14 @@ def test_cfg_on_audio_and_prompt_matches_the_formula():
         assert torch.allclose(got, expected, atol=1e-5), (scale, audio_scale)
 
 
-def test_null_audio_differs_from_audio():
+@pytest.mark.parametrize("null, flag", [("null_au", "drop_au"), ("null_audio", "drop_audio")])
+def test_null_embedding_differs_from_the_condition(null, flag):
     model = tiny_model()
-    torch.nn.init.normal_(model.null_audio)
+    torch.nn.init.normal_(getattr(model, null))
     x = torch.randn(1, 8, MOTION_DIM)
     args = dict(audio=torch.randn(1, 8, 160), au=torch.rand(1, 8, 24))
-    a = model(x, torch.ones(1), drop_audio=torch.tensor([False]), **args)
-    b = model(x, torch.ones(1), drop_audio=torch.tensor([True]), **args)
-    assert a.shape == x.shape and not torch.allclose(a, b)
-
-
-def test_null_prompt_differs_from_prompt():
-    model = tiny_model()
-    torch.nn.init.normal_(model.null_au)
-    x = torch.randn(1, 8, MOTION_DIM)
-    args = dict(audio=torch.randn(1, 8, 160), au=torch.rand(1, 8, 24))
-    a = model(x, torch.ones(1), drop_au=torch.tensor([False]), **args)
-    b = model(x, torch.ones(1), drop_au=torch.tensor([True]), **args)
+    a = model(x, torch.ones(1), **{flag: torch.tensor([False])}, **args)
+    b = model(x, torch.ones(1), **{flag: torch.tensor([True])}, **args)
     assert a.shape == x.shape and not torch.allclose(a, b)
 
 
