@@ -23,6 +23,7 @@ from emotalk_cli.errors import ArtifactError
 from emotalk_cli.rig.deform import pose_vertices
 from emotalk_cli.rig.template import PART_NAMES, HeadTemplate, template_from_tensors
 from emotalk_cli.splats.binding import BoundGaussians, bind_to_world
+from emotalk_cli.splats.binding_cpu import bind_to_world_cpu
 from emotalk_cli.splats.gaussians import Splats
 
 DEFAULT_AVATAR = Path(__file__).resolve().parents[2] / "weights" / "default_avatar.safetensors"
@@ -65,7 +66,11 @@ def pose_gaussians(
     """World means [T, N, 3], quats [T, N, 4] (w, x, y, z) and scales [T, N, 3] of the posed avatar."""
     vertices = pose_vertices(avatar.template, arkit, head_rotation, head_translation, gaze)
     g = avatar.gaussians
-    return bind_to_world(vertices, avatar.template.faces, g.parent, g.local_means, g.local_quats, g.local_log_scales)
+    args = (avatar.template.faces, g.parent, g.local_means, g.local_quats, g.local_log_scales)
+    differentiable = torch.is_grad_enabled() and any(t.requires_grad for t in (vertices, *args[2:]))
+    if vertices.device.type == "cpu" and vertices.dtype == torch.float32 and not differentiable:
+        return bind_to_world_cpu(vertices, *args)  # same numbers, one numba pass (splats/binding_cpu.py)
+    return bind_to_world(vertices, *args)
 
 
 def neutral_splats(avatar: Avatar) -> Splats:
