@@ -7,11 +7,12 @@ import torch
 import torchaudio.functional as AF
 
 from emotalk_cli import facs
-from emotalk_cli.audio.features import FeatureConfig, audio_features, frame_count, load_audio
+from emotalk_cli.audio.features import (FeatureConfig, audio_features, file_features, frame_count, load_audio,
+                                        stream_features)
 from emotalk_cli.errors import EmotalkError
 from emotalk_cli.motion.denoiser import MOTION_DIM
-from emotalk_cli.motion.generate import (GenerateOptions, WindowedDenoiser, au_frames, edge_envelope, generate_motion,
-                                         window_starts)
+from emotalk_cli.motion.generate import (GenerateOptions, WindowedDenoiser, au_frames, edge_envelope, feature_config,
+                                         generate_motion, generate_motion_from_features, window_starts)
 
 from test_motion_model import tiny_model
 
@@ -47,6 +48,55 @@ def test_features_survive_nan_and_clipping():
     wave[::7] = float("nan")
     feats = audio_features(wave)
     assert torch.isfinite(feats).all()
+
+
+def reference_features(wave: torch.Tensor, num_frames: int, config: FeatureConfig = FeatureConfig()) -> torch.Tensor:
+    """The features computed the obvious way, over the whole wave at once (features.py's docstring)."""
+    per, hop = config.mels_per_frame, config.hop_length
+    need = num_frames * per * hop
+    body = torch.zeros(need)
+    n = min(need, wave.shape[0])
+    body[:n] = torch.nan_to_num(wave[:n], nan=0.0, posinf=0.0, neginf=0.0).clamp(-1, 1)
+    padded = torch.nn.functional.pad(body, (config.n_fft // 2 + per // 2 * hop, config.n_fft // 2))
+    spec = torch.stft(padded, config.n_fft, hop, config.win_length, torch.hann_window(config.win_length),
+                      center=False, return_complex=True)[:, : num_frames * per]
+    filters = AF.melscale_fbanks(config.n_fft // 2 + 1, config.f_min, config.f_max, config.n_mels,
+                                 config.sample_rate, norm="slaney", mel_scale="slaney")
+    logmel = torch.log(filters.T @ spec.abs() ** 2 + 1e-14)
+    t = torch.arange(config.sample_rate // 4) / config.sample_rate
+    sine = torch.stft(torch.nn.functional.pad(torch.sin(2 * np.pi * 1000 * t), (config.n_fft // 2,) * 2),
+                      config.n_fft, hop, config.win_length, torch.hann_window(config.win_length), center=False,
+                      return_complex=True)
+    full_scale = np.log(float((filters.T @ sine.abs() ** 2 + 1e-14)[:, 5:-5].sum(0).mean() / config.n_mels))
+    level = (logmel - full_scale) * 10 / np.log(10)  # dB re. a full-scale sine
+    frame_db = 10 * torch.log10(torch.exp(logmel - full_scale).mean(0) + 1e-12)
+    ref = max(float(torch.quantile(frame_db, config.loud_quantile)), config.floor_db)
+    feats = ((level - ref) / config.range_db * 2 + 0.5).clamp(-1.5, 0.75)
+    return feats.T.reshape(num_frames, -1)
+
+
+@pytest.mark.parametrize("seconds,num_frames,piece", [(3.7, None, 7919), (2.0, 80, 16000), (1.0, 10, 333)])
+def test_streamed_features_equal_the_whole_wave_at_once(seconds, num_frames, piece):
+    """However the audio arrives in pieces (and however few mel frames are analysed at a time), the
+    features are those of the whole wave: padded with silence past its end, cut at num_frames."""
+    wave = torch.from_numpy(speechy(seconds, seed=3)) * 3  # some clipping
+    wave[100] = float("nan")
+    T = num_frames or frame_count(seconds, 25)
+    want = reference_features(wave, T)
+    torch.testing.assert_close(audio_features(wave, T), want, atol=1e-4, rtol=0)
+    got = stream_features(torch.split(wave, piece), T, block_frames=50)
+    torch.testing.assert_close(got, audio_features(wave, T), atol=1e-6, rtol=0)
+
+
+def test_file_features_stream_the_file(tmp_path):
+    """animate's path: features read from a 44.1 kHz stereo file in blocks equal those of load_audio's wave."""
+    x = np.clip(speechy(2.3, 44100, seed=5), -1, 1)
+    path = tmp_path / "a.wav"
+    soundfile.write(str(path), np.stack([x, 0.5 * x], axis=1), 44100)
+    want = audio_features(load_audio(path))
+    got = file_features(path, block_seconds=0.3)
+    assert got.shape == want.shape == (frame_count(2.3, 25), 160)
+    torch.testing.assert_close(got, want, atol=1e-6, rtol=0)
 
 
 @pytest.mark.parametrize("rate", [8000, 22050, 44100, 96000])
@@ -126,6 +176,9 @@ def test_generate_is_seeded_and_shaped():
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert not torch.equal(a["arkit"], c["arkit"])
     assert (a["arkit"] >= 0).all() and (a["arkit"] <= 1).all()
+    from_features = generate_motion_from_features(model, audio_features(wave, T, feature_config(model)),
+                                                  torch.zeros(facs.NUM_AUS), options)
+    assert all(torch.equal(a[k], from_features[k]) for k in a)  # animate's streamed path: the same motion
 
 
 def test_long_clip_is_continuous_across_windows():

@@ -2,6 +2,7 @@
 
     wave = load_audio("a.wav")                       # [N] float32 at 16 kHz, finite, in [-1, 1]
     feats = audio_features(wave, num_frames=T)       # [T, 160]: 4 log-mel frames x 40 bands per video frame
+    feats = file_features("a.wav", num_frames=T)     # the same, streamed from the file
 
 Frame k of the video shows time k / fps (25 fps: every 40 ms). Mel frames are 10 ms apart
 (hop 160 at 16 kHz) and centred on their times, so video frame k owns the 4 mel frames at
@@ -9,16 +10,19 @@ k*40 - 20, -10, 0, +10 ms. Features are normalised per recording to its loud fra
 does not matter, and floored at an absolute level, so silence reads as silence (not as speech
 turned up). NaN/inf samples become 0, samples are clipped to [-1, 1], channels are averaged.
 
-Reading and resampling stream in blocks into one preallocated array (memory: the 16 kHz result,
-4 bytes a sample, and one block); blocks overlap by a margin wider than the resampling kernel and
-are trimmed, so the result equals resampling the whole file at once (tested). Features copy the
-wave once, into the padded buffer the STFT reads, and compute the mel spectrum in blocks.
+Everything streams: `iter_audio` reads and resamples in blocks (blocks overlap by a margin wider
+than the resampling kernel and are trimmed, so the result equals resampling the whole file at once,
+tested), and `stream_features` turns any stream of blocks into features, computing mel frames as
+soon as their samples are in and dropping samples no frame needs any more. `file_features` joins
+the two, so `emotalk animate` never holds the wave: its memory is the features (0.96 MB a minute of
+audio, float32) and one block. `load_audio` still gives the whole wave for training and evaluation.
 """
 
 from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,21 +81,40 @@ def load_audio(path: str | os.PathLike, sample_rate: int = 16_000, block_seconds
     """Read an audio file (wav/flac/ogg/..., any rate, any channels) -> mono [N] float32 at `sample_rate`.
 
     Raises EmotalkError (one line with a fix) for a missing, unreadable, empty or too short file."""
+    info = checked_audio_info(path)
+    out = _Filler(resampled_length(info.frames, info.sample_rate, sample_rate))
+    for piece in iter_audio(info, sample_rate, block_seconds):
+        out.add(piece)
+    return out.result()
+
+
+def checked_audio_info(path: str | os.PathLike):
+    """audio_info, refusing clips shorter than MIN_SECONDS (EmotalkError, one line with a fix)."""
     info = audio_info(path)
     if info.seconds < MIN_SECONDS:
         raise EmotalkError(f"{info.path}: the audio lasts {info.seconds:.3f} s; give a recording at least {MIN_SECONDS} s long")
+    return info
+
+
+def resampled_length(frames: int, orig: int, new: int) -> int:
+    """Samples at `new` Hz that `frames` samples at `orig` Hz become (load_audio's length)."""
+    return frames if orig == new else math.ceil(frames * new / orig)
+
+
+def iter_audio(info, sample_rate: int = 16_000, block_seconds: float = 20.0) -> Iterator[Tensor]:
+    """load_audio's samples as a stream of mono float32 blocks [n] at `sample_rate` (finite, in [-1, 1]):
+    concatenated they are load_audio's result, but only one block is held at a time.
+    info: audio.io.AudioInfo (checked_audio_info)."""
     g = math.gcd(info.sample_rate, sample_rate)
     step_in, step_out = info.sample_rate // g, sample_rate // g  # phase period of the resampler
     block = step_in * max(1, round(block_seconds * info.sample_rate / step_in))
     try:
         reader = soundfile.blocks(str(info.path), blocksize=block, dtype="float32", always_2d=True)
         if step_in == step_out:
-            out = _Filler(info.frames)
             for b in reader:
-                out.add(torch.from_numpy(_sanitise(b)))
-            return out.result()
-        return _resample_stream((_sanitise(b) for b in reader), info.sample_rate, sample_rate, block,
-                                expected=info.frames)
+                yield torch.from_numpy(_sanitise(b))
+        else:
+            yield from _resample_stream((_sanitise(b) for b in reader), info.sample_rate, sample_rate)
     except (soundfile.LibsndfileError, RuntimeError) as err:
         raise EmotalkError(f"{info.path}: cannot decode the audio ({err}); convert it to wav, flac or ogg") from None
 
@@ -116,39 +139,35 @@ class _Filler:
         return self.buffer[: self.count]
 
 
-def _resample_stream(blocks, orig: int, new: int, block: int, expected: int = 0) -> Tensor:
-    """Resample a stream of mono blocks [n] (all of length `block` but the last) from `orig` to `new` Hz.
+def _resample_stream(blocks: Iterable[np.ndarray], orig: int, new: int) -> Iterator[Tensor]:
+    """Resample a stream of mono blocks [n] (all of one length, a multiple of the resampler's phase
+    period orig / gcd, but the last) from `orig` to `new` Hz, yielding the resampled blocks.
 
     Each output block is made from its input block plus `margin` samples either side (zeros at the
-    ends, as torchaudio pads), with block and margin multiples of the resampler's phase period, so
-    the pieces line up exactly with resampling everything at once."""
+    ends, as torchaudio pads), with the margin a multiple of the phase period, so the pieces line up
+    exactly with resampling everything at once (tested); ceil(total * new / orig) samples in all."""
     g = math.gcd(orig, new)
     step_in, step_out = orig // g, new // g
     margin = step_in * math.ceil(256 / step_in)
     out_margin = margin // step_in * step_out
-    total = 0
-    pieces = _Filler(math.ceil(expected * step_out / step_in))
     buffer = np.zeros(margin, np.float32)  # what precedes the current block (zeros at the start)
     pending: np.ndarray | None = None
     for chunk in blocks:
-        total += len(chunk)
         if pending is not None:
             window = np.concatenate([buffer, pending, chunk[:margin]])
             if len(chunk) < margin:  # tiny last chunk: the window needs zeros after it too
                 window = np.concatenate([window, np.zeros(margin - len(chunk), np.float32)])
-            pieces.add(_resample_window(window, orig, new, out_margin, len(pending) // step_in * step_out))
+            yield _resample_window(window, orig, new, out_margin, len(pending) // step_in * step_out)
             buffer = np.concatenate([buffer, pending])[-margin:]
         pending = chunk
     if pending is not None:
         window = np.concatenate([buffer, pending, np.zeros(margin, np.float32)])
-        pieces.add(_resample_window(window, orig, new, out_margin, math.ceil(len(pending) * step_out / step_in)))
-    wave = pieces.result() if total else torch.zeros(0)
-    return wave[: math.ceil(total * new / orig)].clamp_(-1.0, 1.0)
+        yield _resample_window(window, orig, new, out_margin, math.ceil(len(pending) * step_out / step_in))
 
 
 def _resample_window(window: np.ndarray, orig: int, new: int, start: int, count: int) -> Tensor:
     out = AF.resample(torch.from_numpy(np.ascontiguousarray(window)), orig, new)
-    return out[start : start + count]
+    return out[start : start + count].clamp_(-1.0, 1.0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -172,22 +191,18 @@ def _log_mel_power(wave: Tensor, config: FeatureConfig, block_frames: int = 3000
     (zero padding at the ends); computed in blocks of mel frames to keep memory flat."""
     half = config.n_fft // 2
     padded = torch.nn.functional.pad(wave.float(), (half, half))
-    return _log_mel_of_padded(padded, wave.shape[0] // config.hop_length + 1, config, block_frames)
+    return _log_mel_block(padded, wave.shape[0] // config.hop_length + 1, config)
 
 
-def _log_mel_of_padded(padded: Tensor, frames: int, config: FeatureConfig, block_frames: int = 3000) -> Tensor:
-    """_log_mel_power of a wave already padded with n_fft // 2 zeros at each end: [n_mels, frames]."""
+def _log_mel_block(padded: Tensor, frames: int, config: FeatureConfig) -> Tensor:
+    """Natural-log mel power [n_mels, frames] of the STFT frames j = 0 .. frames - 1 of `padded`,
+    frame j reading padded[j * hop : j * hop + n_fft]."""
     window = torch.hann_window(config.win_length)
-    filters = _mel_filters(config)
-    out = []
-    for j0 in range(0, frames, block_frames):
-        j1 = min(frames, j0 + block_frames)
-        seg = padded[j0 * config.hop_length : (j1 - 1) * config.hop_length + config.n_fft]
-        spec = torch.stft(seg, config.n_fft, config.hop_length, config.win_length, window, center=False,
-                          return_complex=True)
-        power = spec.real**2 + spec.imag**2  # [freqs, j1 - j0]
-        out.append(torch.log(filters.T @ power + 1e-14))
-    return torch.cat(out, dim=1)
+    seg = padded[: (frames - 1) * config.hop_length + config.n_fft]
+    spec = torch.stft(seg, config.n_fft, config.hop_length, config.win_length, window, center=False,
+                      return_complex=True)
+    power = spec.real**2 + spec.imag**2  # [freqs, frames]
+    return torch.log(_mel_filters(config).T @ power + 1e-14)
 
 
 _REFERENCE: dict[FeatureConfig, float] = {}
@@ -198,25 +213,74 @@ def audio_features(wave: Tensor, num_frames: int | None = None, config: FeatureC
     frames covering the audio; shorter audio is padded with silence, longer is cut)."""
     if wave.dim() != 1:
         raise ValueError(f"expected mono audio [N], got {tuple(wave.shape)}")
-    per = config.mels_per_frame
     if num_frames is None:
         num_frames = frame_count(wave.shape[0] / config.sample_rate, config.fps)
+    return stream_features([wave], num_frames, config)
+
+
+def file_features(path: str | os.PathLike, num_frames: int | None = None, config: FeatureConfig = FeatureConfig(),
+                  block_seconds: float = 20.0) -> Tensor:
+    """audio_features(load_audio(path), num_frames) without ever holding the whole wave: features [T, dim]
+    from the file read, resampled and analysed block by block (memory: the features and one block)."""
+    info = checked_audio_info(path)
+    if num_frames is None:
+        num_frames = frame_count(info.seconds, config.fps)
+    return stream_features(iter_audio(info, config.sample_rate, block_seconds), num_frames, config)
+
+
+def stream_features(blocks: Iterable[Tensor], num_frames: int, config: FeatureConfig = FeatureConfig(),
+                    block_frames: int = 3000) -> Tensor:
+    """Features [num_frames, config.dim] of the mono audio that `blocks` (pieces [n] at config.sample_rate,
+    in order) make up; blocks past the frames' end are read and dropped, a short stream is padded with
+    silence. The same numbers however the audio is cut into blocks (tested)."""
+    if num_frames < 1:
+        raise ValueError(f"num_frames must be >= 1, got {num_frames}")
+    per, hop, n_fft = config.mels_per_frame, config.hop_length, config.n_fft
     if config not in _REFERENCE:
         _REFERENCE[config] = math.log(_full_scale_power(config))
-    need = num_frames * per * config.hop_length  # samples the frames cover (silence past the audio's end)
+    reference = _REFERENCE[config]
+    need = num_frames * per * hop  # samples the frames cover (silence past the audio's end)
     # video frame k <- mel frames centred at samples (per*k - per/2 ... per*k + per/2 - 1) * hop:
     # `lead` zeros before the start put mel frame j at column j + per/2; `half` zeros either side
-    # centre the STFT frames. One buffer holds it all; the wave is cleaned (NaN/inf -> 0, clipped) in it.
-    half, lead = config.n_fft // 2, per // 2 * config.hop_length
-    padded = torch.zeros(half + lead + need + half)
-    n = min(need, wave.shape[0])
-    body = padded[half + lead : half + lead + n]
-    body.copy_(wave[:n])
-    torch.nan_to_num_(body, nan=0.0, posinf=0.0, neginf=0.0).clamp_(-1.0, 1.0)
-    logmel = _log_mel_of_padded(padded, (lead + need) // config.hop_length + 1, config)[:, : num_frames * per]
-    db = 10.0 / math.log(10.0)  # natural log power -> dB
-    level = (logmel - _REFERENCE[config]) * db  # dB re. full scale, per band
-    frame_db = 10 * torch.log10(torch.exp(logmel - _REFERENCE[config]).mean(0) + 1e-12)  # [T * per]
+    # centre the STFT frames. The stream is read through a window of that padded signal: mel frames
+    # are computed as soon as their samples are in, and samples no frame needs any more are dropped.
+    half, lead = n_fft // 2, per // 2 * hop
+    columns = num_frames * per
+    logmel = torch.empty(columns, config.n_mels)  # mel frame-major: the result is a view of it
+    frame_db = torch.empty(columns)  # per mel frame: dB re. full scale, averaged over bands
+    pending = torch.zeros(half + lead)  # padded signal from sample `offset` of the padded stream on
+    offset, done, taken = 0, 0, 0
+
+    def analyse(final: bool) -> None:
+        nonlocal pending, offset, done
+        while done < columns:
+            ready = (offset + pending.shape[0] - n_fft) // hop + 1 - done  # frames whose samples are all in
+            count = min(ready, columns - done, block_frames)
+            if count <= 0 or (count < block_frames and count < columns - done and not final):
+                return
+            start = done * hop - offset
+            block = _log_mel_block(pending[start:], count, config)
+            logmel[done : done + count] = block.T
+            frame_db[done : done + count] = 10 * torch.log10(torch.exp(block - reference).mean(0) + 1e-12)
+            done += count
+            drop = done * hop - offset  # samples before the next frame's start
+            pending, offset = pending[drop:], offset + drop
+
+    for piece in blocks:
+        if piece.dim() != 1:
+            raise ValueError(f"expected mono audio pieces [n], got {tuple(piece.shape)}")
+        piece = piece[: max(0, need - taken)].float()
+        if piece.shape[0] == 0:
+            continue  # past the frames' end (the stream is still drained, as a reader would be)
+        taken += piece.shape[0]
+        piece = torch.nan_to_num(piece, nan=0.0, posinf=0.0, neginf=0.0).clamp_(-1.0, 1.0)
+        pending = torch.cat([pending, piece])
+        analyse(final=False)
+    pending = torch.cat([pending, torch.zeros(need - taken + half)])  # silence to the end, then the pad
+    analyse(final=True)
+
     ref = max(float(torch.quantile(frame_db, config.loud_quantile)), config.floor_db)
-    feats = ((level - ref) / config.range_db * 2.0 + 0.5).clamp(-1.5, 0.75)  # loud ~ 0.5, ref - range -> -1.5
-    return feats.T.reshape(num_frames, per * config.n_mels).contiguous()
+    db = 10.0 / math.log(10.0)  # natural log power -> dB
+    # level (dB re. full scale, per band) -> loud ~ 0.5, ref - range -> -1.5; in place
+    feats = logmel.sub_(reference).mul_(db).sub_(ref).div_(config.range_db).mul_(2.0).add_(0.5).clamp_(-1.5, 0.75)
+    return feats.reshape(num_frames, per * config.n_mels)

@@ -90,11 +90,12 @@ def _animate(audio, emotion, au, au_track, output, avatar, weights, strength, li
     import torch
 
     from emotalk_cli import artifacts, facs
-    from emotalk_cli.audio.features import load_audio
+    from emotalk_cli.audio.features import file_features, frame_count
     from emotalk_cli.audio.io import audio_info
     from emotalk_cli.device import resolve_device
     from emotalk_cli.motion.denoiser import load_model
-    from emotalk_cli.motion.generate import GenerateOptions, default_lip_strength, generate_motion
+    from emotalk_cli.motion.generate import (GenerateOptions, default_lip_strength, feature_config,
+                                             generate_motion_from_features)
     from emotalk_cli.motion.livelink import write_livelink_csv
     from emotalk_cli.render.video import VIDEO_SUFFIXES, check_frame_size
 
@@ -107,13 +108,11 @@ def _animate(audio, emotion, au, au_track, output, avatar, weights, strength, li
     refuse_existing(None if motion_only else output, motion_out, csv, force=force)
     torch_device = resolve_device(device)
     sound = audio_info(audio)
-    wave = load_audio(audio)
     model = load_model(weights, "cpu")
     fps = model.config.fps
     seconds = sound.seconds
-    from emotalk_cli.audio.features import frame_count
-
     num_frames = frame_count(seconds, fps)
+    features = file_features(audio, num_frames, feature_config(model))  # streamed: the wave is never held whole
     prompt = _prompt(emotion, au, au_track, seconds, num_frames, fps)
 
     if lip_strength is None:
@@ -123,8 +122,8 @@ def _animate(audio, emotion, au, au_track, output, avatar, weights, strength, li
     sample_started = time.perf_counter()
     with progress(quiet) as bar:
         task = bar.add_task("sampling motion", total=steps, unit="steps")
-        motion = generate_motion(model, wave, prompt, options, num_frames=num_frames,
-                                 callback=lambda info: bar.advance(task))
+        motion = generate_motion_from_features(model, features, prompt, options,
+                                               callback=lambda info: bar.advance(task))
     sample_seconds = time.perf_counter() - sample_started
 
     meta = {"command": "animate", "audio": audio.name, "fps": fps, "arkit_names": list(facs.ARKIT_NAMES),

@@ -134,6 +134,11 @@ class WindowedDenoiser:
         return total / norm
 
 
+def feature_config(model: MotionModel) -> FeatureConfig:
+    """The audio front end the model was trained with."""
+    return FeatureConfig(**model.config.feature) if model.config.feature else FeatureConfig()
+
+
 @torch.no_grad()
 def generate_motion(
     model: MotionModel,
@@ -145,10 +150,26 @@ def generate_motion(
 ) -> dict[str, Tensor]:
     """Sample motion for the audio: {"arkit": [T, 52], "head_rotation": [T, 3], "head_translation":
     [T, 3], "gaze": [T, 2]} at the model's fps."""
-    config = model.config
-    feature = FeatureConfig(**config.feature) if config.feature else FeatureConfig()
+    feature = feature_config(model)
     if num_frames is None:
         num_frames = frame_count(wave.shape[0] / feature.sample_rate, feature.fps)
+    return generate_motion_from_features(model, audio_features(wave, num_frames, feature), au, options, callback)
+
+
+@torch.no_grad()
+def generate_motion_from_features(
+    model: MotionModel,
+    audio: Tensor,  # [T, D] audio features (audio.features.audio_features / file_features, feature_config(model))
+    au: Tensor,  # [T, 24] per-frame AU prompt, or [24] for a constant prompt
+    options: GenerateOptions = GenerateOptions(),
+    callback: Callable[[dict], None] | None = None,
+) -> dict[str, Tensor]:
+    """generate_motion on features already computed (animate streams them from the file, so the wave
+    is never held whole): the same motion for the same features."""
+    config = model.config
+    feature = feature_config(model)
+    if audio.dim() != 2 or audio.shape[1] != feature.dim:
+        raise ValueError(f"audio features must be [T, {feature.dim}], got {tuple(audio.shape)}")
     if not 1 <= options.steps <= MAX_STEPS:
         raise ValueError(f"steps must be 1 to {MAX_STEPS}, got {options.steps}")
     if options.lip_strength != 1.0 and not getattr(model, "audio_guidance", True):
@@ -156,13 +177,13 @@ def generate_motion(
                          "use lip strength 1, or retrain it (make weights-motion)")
     if options.sampler not in SAMPLERS:
         raise ValueError(f"unknown sampler {options.sampler!r}: one of {', '.join(SAMPLERS)}")
-    T = num_frames
+    T = audio.shape[0]
     if au.dim() == 1:
         au = au[None].expand(T, -1)
     if au.shape != (T, facs.NUM_AUS):
         raise ValueError(f"AU prompt must be [{T}, {facs.NUM_AUS}], got {tuple(au.shape)}")
     device = next(model.parameters()).device
-    audio = audio_features(wave, T, feature).to(device)[None]
+    audio = audio.to(device)[None]
     prompt = (au.float() * edge_envelope(T, options.prompt_ramp * feature.fps)[:, None]).to(device)[None]
 
     # guidance inside each window (linear, so the same as guiding the whole clip): its extra passes
