@@ -90,3 +90,31 @@ def test_adversarial_training_runs_resumes_and_keeps_critic(tmp_path, corpus):
     assert meta2["steps"] > meta["steps"]
     # the shipped model file holds the denoiser only
     assert not any(k.startswith("critic") for k in load_model(out).state_dict())
+
+
+def test_spectral_augment_keeps_silence_timeline_and_range():
+    from emotalk_cli.motion.augment import spectral_augment
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(64, 6, 160, generator=g) * 2.25 - 1.5
+    x[:, 0] = -1.5  # a silent frame
+    assert torch.equal(spectral_augment(x, 40, torch.Generator().manual_seed(1), p=0.0), x)
+    y = spectral_augment(x, 40, torch.Generator().manual_seed(1), p=1.0)
+    assert y.shape == x.shape and not torch.equal(y, x)
+    assert torch.equal(y, spectral_augment(x, 40, torch.Generator().manual_seed(1), p=1.0))  # seeded
+    assert (y[:, 0] == -1.5).all()  # silence stays silence
+    assert y.min() >= -1.5 and y.max() <= 0.75
+    # bands change, frames do not move: a loud frame stays louder than a quiet one in every window
+    x2 = torch.full((32, 2, 160), -1.4)
+    x2[:, 1] = 0.4
+    y2 = spectral_augment(x2, 40, torch.Generator().manual_seed(2), p=1.0)
+    assert (y2[:, 1].mean(-1) > y2[:, 0].mean(-1)).all()
+    # each window gets its own draw, so windows differ
+    assert not torch.allclose(y2[0], y2[1])
+
+
+def test_training_with_spectral_augment_runs(tmp_path, corpus):
+    out = tmp_path / "m.safetensors"
+    options = TrainOptions(minutes=0.05, batch=4, spec_augment=0.5)
+    meta = train(corpus, out, options, MotionModelConfig(width=32, layers=1, heads=2, window=16), None, tmp_path / "c.ckpt")
+    assert out.exists() and meta["options"]["spec_augment"] == 0.5 and meta["steps"] > 0

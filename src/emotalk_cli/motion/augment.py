@@ -174,3 +174,64 @@ def _check_wave(wave: Tensor) -> None:
 
 def config_dict(config: AugmentConfig) -> dict:
     return asdict(config)
+
+
+# ---------------------------------------------------------------------------------------------
+# On the features, per training batch
+
+
+FLOOR, CEILING = -1.5, 0.75  # the feature range (audio.features: silence -> -1.5)
+
+
+def spectral_augment(
+    audio: Tensor,  # [B, W, per * n_mels] features (audio.features layout: per mel frames x n_mels bands)
+    n_mels: int,
+    generator: torch.Generator,
+    p: float = 0.5,
+    warp: float = 0.1,  # band-axis stretch drawn in [1 - warp, 1 + warp] (VTLP)
+    tilt_db: float = 8.0,  # spectral tilt across the bands drawn in +-this (dB), plus a random ripple
+    ripple_db: float = 4.0,
+    range_db: float = 60.0,  # dB per 2 feature units (FeatureConfig.range_db)
+    max_mask: int = 5,  # SpecAugment frequency mask: up to this many neighbouring bands dropped
+) -> Tensor:
+    """Speaker and channel variety the TTS voices lack, drawn per window with probability p each:
+    - vocal tract length perturbation (Jaitly & Hinton 2013, "Vocal Tract Length Perturbation (VTLP)
+      improves speech recognition"): the mel-band axis stretched by a factor near 1, as a longer or
+      shorter vocal tract moves the formants;
+    - an equaliser: a random tilt and a smooth ripple (two cosines) across the bands, in dB, as
+      microphones and rooms colour a voice;
+    - a frequency mask (Park et al. 2019, "SpecAugment"): a few neighbouring bands set to silence.
+    Silent bins (at the floor) stay silent; the timeline is untouched, so motion stays aligned.
+    Returns a new tensor [B, W, per * n_mels]."""
+    B, W, D = audio.shape
+    if D % n_mels:
+        raise ValueError(f"feature size {D} is not a multiple of {n_mels} bands")
+    x = audio.reshape(B, W, D // n_mels, n_mels).clone()
+    bands = torch.arange(n_mels, dtype=torch.float32)
+    draw = lambda: torch.rand(B, generator=generator)  # noqa: E731
+    use_warp, use_eq, use_mask = draw() < p, draw() < p, draw() < p
+    # VTLP: band b reads the source at b * alpha (linear interpolation, clamped at the top band)
+    alpha = 1.0 + (2 * draw() - 1) * warp
+    pos = (bands[None, :] * alpha[:, None]).clamp(0, n_mels - 1)  # [B, n_mels]
+    lo = pos.floor().long()
+    hi = (lo + 1).clamp(max=n_mels - 1)
+    frac = (pos - lo)[:, None, None, :]
+    gather = lambda idx: torch.gather(x, 3, idx[:, None, None, :].expand(B, W, x.shape[2], n_mels))  # noqa: E731
+    warped = gather(lo) * (1 - frac) + gather(hi) * frac
+    x = torch.where(use_warp[:, None, None, None], warped, x)
+    # equaliser in dB -> feature units (2 units per range_db)
+    centred = bands / (n_mels - 1) * 2 - 1  # [-1, 1]
+    tilt = (2 * draw() - 1) * tilt_db
+    phase = draw() * 2 * math.pi
+    ripple = (2 * draw() - 1) * ripple_db
+    curve = tilt[:, None] * centred[None, :] / 2 + ripple[:, None] * torch.cos(
+        math.pi * (1 + draw()[:, None] * 2) * (centred[None, :] + 1) / 2 + phase[:, None])
+    eq = (curve * 2 / range_db)[:, None, None, :] * use_eq[:, None, None, None]
+    silent = x <= FLOOR + 1e-6
+    x = torch.where(silent, x, (x + eq).clamp(FLOOR, CEILING))
+    # frequency mask
+    width = torch.randint(1, max_mask + 1, (B,), generator=generator)
+    start = (draw() * (n_mels - width + 1)).long()
+    masked = (bands[None, :] >= start[:, None]) & (bands[None, :] < (start + width)[:, None]) & use_mask[:, None]
+    x = torch.where(masked[:, None, None, :], torch.full_like(x, FLOOR), x)
+    return x.reshape(B, W, D)

@@ -42,6 +42,7 @@ from torch import Tensor
 from emotalk_cli import facs
 from emotalk_cli.audio.features import FeatureConfig, audio_features
 from emotalk_cli.errors import EmotalkError
+from emotalk_cli.motion.augment import spectral_augment
 from emotalk_cli.motion.denoiser import MotionModel, MotionModelConfig, pack_motion, save_model
 from emotalk_cli.motion.discriminator import CriticConfig, MotionCritic, critic_loss, generator_loss
 from emotalk_cli.motion.schedule import edm_scalings, training_sigmas
@@ -188,6 +189,7 @@ class TrainOptions:
     adv_weight: float = 0.0  # weight of the adversarial loss (0: no critic)
     critic_lr: float = 2e-4  # the critic's learning rate (AdamW, betas 0.5 / 0.9)
     lip_strength: float = 1.0  # audio guidance scale recorded in the weights as the default for sampling
+    spec_augment: float = 0.0  # probability of each feature augmentation per window (augment.spectral_augment; 0 = off)
 
 
 def train(corpus: Path, out: Path, options: TrainOptions, config: MotionModelConfig, resume: Path | None,
@@ -267,6 +269,8 @@ def train(corpus: Path, out: Path, options: TrainOptions, config: MotionModelCon
         for group in opt.param_groups:
             group["lr"] = lr
         audio, motion, au, pad = random_batch(train_set, lengths, options.batch, config.window, g)
+        if options.spec_augment > 0:
+            audio = spectral_augment(audio, feature.n_mels, g, p=options.spec_augment, range_db=feature.range_db)
         sigma = training_sigmas(options.batch, options.p_mean, options.p_std, g)
         noise = torch.randn(motion.shape, generator=g)
         drop = torch.rand(options.batch, generator=g) < options.p_uncond
@@ -350,11 +354,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--critic-lr", type=float, default=d.critic_lr)
     parser.add_argument("--lip-strength", type=float, default=d.lip_strength,
                         help="audio guidance scale to record as the sampling default (choose it with evaluate.py)")
+    parser.add_argument("--spec-augment", type=float, default=d.spec_augment,
+                        help="probability of each feature augmentation (band warp, equaliser, band mask) per window; 0 = off")
     parser.add_argument("--seed", type=int, default=d.seed)
     args = parser.parse_args(argv)
     options = replace(d, minutes=args.minutes, batch=args.batch, lr=args.lr, threads=args.threads, seed=args.seed,
                       mouth_weight=args.mouth_weight, adv_weight=args.adv_weight, critic_lr=args.critic_lr,
-                      lip_strength=args.lip_strength)
+                      lip_strength=args.lip_strength, spec_augment=args.spec_augment)
     config = replace(c, width=args.width, layers=args.layers, window=args.window)
     command = "python -m emotalk_cli.motion.train " + " ".join(sys.argv[1:] if argv is None else argv)
     try:
