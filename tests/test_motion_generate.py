@@ -1,5 +1,7 @@
 """Audio features, AU prompts, windows and the sampling loop (tiny random models, CPU, fast)."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import soundfile
@@ -11,7 +13,8 @@ from emotalk_cli.audio.features import (FeatureConfig, audio_features, file_feat
                                         stream_features)
 from emotalk_cli.errors import EmotalkError
 from emotalk_cli.motion.denoiser import MOTION_DIM
-from emotalk_cli.motion.generate import (GenerateOptions, WindowedDenoiser, au_frames, edge_envelope, feature_config,
+from emotalk_cli.motion.generate import (GenerateOptions, WindowedDenoiser, au_frames, chunk_spans, edge_envelope,
+                                         feature_config,
                                          generate_motion, generate_motion_from_features, window_starts)
 
 from test_motion_model import tiny_model
@@ -192,6 +195,39 @@ def test_long_clip_is_continuous_across_windows():
     seams = [s + 6 for s in starts[:-1]] + [s for s in starts[1:]]  # overlap edges
     seam_jumps = torch.stack([jumps[min(i, len(jumps) - 1)] for i in seams])
     assert seam_jumps.max() <= jumps[5:-5].max() + 1e-6
+
+
+@pytest.mark.parametrize("T,chunk,overlap", [(100, 40, 8), (40, 40, 8), (41, 40, 8), (75, 40, 8), (1500, 1500, 32)])
+def test_chunk_spans_cover_the_clip_with_overlaps(T, chunk, overlap):
+    spans = chunk_spans(T, chunk, overlap)
+    assert spans[0][0] == 0 and spans[-1][1] == T
+    for (a0, a1), (b0, b1) in zip(spans, spans[1:]):
+        assert a1 - b0 == overlap and a1 - a0 <= chunk + overlap
+    assert all(b - a > overlap for a, b in spans)
+    assert len(spans) == 1 or T > chunk
+
+
+def test_long_clips_are_sampled_in_continuous_chunks():
+    """A clip longer than a chunk is sampled chunk by chunk, each continuing the one before (its first
+    frames inpainted from it): the same length and calm ends, seeded, and no jump at the chunk seams
+    bigger than the clip's own frame-to-frame motion."""
+    model = tiny_model(window=16)
+    wave = torch.from_numpy(speechy(6.0))
+    options = GenerateOptions(steps=6, overlap=6, seed=2, chunk=48, chunk_overlap=8)
+    motion = generate_motion(model, wave, torch.zeros(facs.NUM_AUS), options)
+    again = generate_motion(model, wave, torch.zeros(facs.NUM_AUS), options)
+    whole = generate_motion(model, wave, torch.zeros(facs.NUM_AUS), replace(options, chunk=10_000))
+    T = frame_count(6.0, 25)
+    assert motion["arkit"].shape == whole["arkit"].shape == (T, 52)
+    assert all(torch.equal(motion[k], again[k]) for k in motion)
+    assert not torch.equal(motion["arkit"], whole["arkit"])  # chunks did happen
+    assert torch.all(motion["arkit"][[0, -1]] == 0) and torch.all(motion["head_rotation"][[0, -1]] == 0)
+    x = torch.cat([motion["arkit"], motion["head_rotation"] * 10, motion["gaze"] * 10], dim=1)
+    jumps = (x[1:] - x[:-1]).abs().max(dim=1).values  # [T-1]: jumps[i] is frame i -> i + 1
+    spans = chunk_spans(T, 48, 8)
+    seams = [start + 8 - 1 for start, _ in spans[1:]]  # the last inpainted frame -> the first new one
+    assert len(seams) >= 2
+    assert max(float(jumps[i]) for i in seams) <= float(jumps[5:-5].max()) + 1e-6
 
 
 def test_calm_ends_still_head_and_no_blinks():

@@ -94,7 +94,7 @@ def _animate(audio, emotion, au, au_track, output, avatar, weights, strength, li
     from emotalk_cli.audio.io import audio_info
     from emotalk_cli.device import resolve_device
     from emotalk_cli.motion.denoiser import load_model
-    from emotalk_cli.motion.generate import (GenerateOptions, default_lip_strength, feature_config,
+    from emotalk_cli.motion.generate import (GenerateOptions, chunk_spans, default_lip_strength, feature_config,
                                              generate_motion_from_features)
     from emotalk_cli.motion.livelink import write_livelink_csv
     from emotalk_cli.render.video import VIDEO_SUFFIXES, check_frame_size
@@ -121,7 +121,8 @@ def _animate(audio, emotion, au, au_track, output, avatar, weights, strength, li
                               head_motion=head_motion, blinks=blinks)
     sample_started = time.perf_counter()
     with progress(quiet) as bar:
-        task = bar.add_task("sampling motion", total=steps, unit="steps")
+        passes = len(chunk_spans(num_frames, options.chunk, options.chunk_overlap))  # a minute of audio each
+        task = bar.add_task("sampling motion", total=steps * passes, unit="steps")
         motion = generate_motion_from_features(model, features, prompt, options,
                                                callback=lambda info: bar.advance(task))
     sample_seconds = time.perf_counter() - sample_started

@@ -11,8 +11,13 @@ is `WindowedDenoiser`, which cuts the clip into windows of the model's length ov
 `overlap` frames, denoises them in batches (each window guided by CFGDenoiser: its prompted,
 null-prompt and null-audio passes), and blends the windows' estimates with weights that ramp across
 each overlap. Every step therefore
-sees one sequence: overlaps agree by construction, with no seam to cross-fade afterwards. Memory is
-flat in the clip's length (a few windows at a time; the clip itself is [T, 60] numbers).
+sees one sequence: overlaps agree by construction, with no seam to cross-fade afterwards.
+
+Long clips: a clip over `chunk` frames (a minute) is sampled a chunk at a time, each chunk's first
+`chunk_overlap` frames inpainted with the end of the chunk before, as EDGE (Tseng et al., CVPR 2023,
+"EDGE: Editable Dance Generation From Music", Sec. 3.3 long-form generation) makes long dances. So the
+sampler's state is a chunk's, whatever the length: memory grows only by the clip's own arrays (audio
+features 0.96 MB and motion 0.36 MB a minute), and clips up to a minute are sampled exactly as before.
 
 Calm start and end: the AU prompt fades in and out over `prompt_ramp` seconds; the first and last
 frames are held at the rest pose during sampling (inpainting of the x0 estimate) and the motion
@@ -52,6 +57,8 @@ class GenerateOptions:
     calm_frames: int = 3  # frames easing out of rest at the start and into rest at the end
     prompt_ramp: float = 0.3  # seconds over which the AU prompt fades in at the start / out at the end
     max_batch: int = 16  # windows per model call (bounds memory)
+    chunk: int = 1500  # frames sampled together (60 s at 25 fps); longer clips go chunk by chunk
+    chunk_overlap: int = 32  # frames each chunk continues from the previous one (inpainted)
     threads: int | None = 1  # torch threads while sampling (1: the model is small, and extra threads
     #                          spin-wait badly on a busy CPU); None leaves torch's setting alone
 
@@ -86,6 +93,23 @@ def edge_envelope(num_frames: int, frames: float) -> Tensor:
     dist = torch.minimum(k, num_frames - 1 - k) / max(frames, 1e-6)
     x = dist.clamp(0.0, 1.0)
     return x * x * (3 - 2 * x)
+
+
+def chunk_spans(num_frames: int, chunk: int, overlap: int) -> list[tuple[int, int]]:
+    """[start, stop) of the chunks a clip is sampled in: one for a clip of at most `chunk` frames, else
+    chunks of `chunk` frames, each starting `overlap` frames before the previous one ends (the last
+    one shorter, but at least `overlap` + 1 frames: a tail that short joins the chunk before)."""
+    if chunk <= overlap:
+        raise ValueError(f"chunk ({chunk}) must be longer than its overlap ({overlap})")
+    spans, start = [], 0
+    while True:
+        stop = min(num_frames, start + chunk)
+        if num_frames - stop <= overlap:  # what would be left is no longer than an overlap: take it now
+            stop = num_frames
+        spans.append((start, stop))
+        if stop == num_frames:
+            return spans
+        start = stop - overlap
 
 
 def window_starts(num_frames: int, window: int, overlap: int) -> list[int]:
@@ -191,21 +215,34 @@ def generate_motion_from_features(
     guided = WindowedDenoiser(CFGDenoiser(model, options.strength, options.lip_strength), config.window,
                               min(options.overlap, config.window - 1), options.max_batch)
     rest = model.normalise(torch.zeros(config.motion_dim, device=device))  # the calm face in model space
-    known = torch.zeros(T, dtype=torch.bool, device=device)
-    known[0] = known[-1] = True
-
-    def denoiser(x: Tensor, sigma: Tensor, **kwargs) -> Tensor:
-        x0 = guided(x, sigma, **kwargs)
-        return torch.where(known[None, :, None], rest, x0)  # inpaint the rest pose at the ends
-
     generator = torch.Generator().manual_seed(int(options.seed))
     sigmas = sigmas_karras(options.steps, config.sigma_min, config.sigma_max).to(device)
-    x = torch.randn(1, T, config.motion_dim, generator=generator).to(device) * sigmas[0]
+    x = torch.empty(1, T, config.motion_dim, device=device)  # the clip in model space, filled chunk by chunk
     threads = torch.get_num_threads()
     if options.threads is not None and device.type == "cpu":
         torch.set_num_threads(options.threads)
     try:
-        x = SAMPLERS[options.sampler](denoiser, x, sigmas, {"audio": audio, "au": prompt}, callback=callback)
+        for start, stop in chunk_spans(T, options.chunk, options.chunk_overlap):
+            # known frames, inpainted (their x0 estimate replaced at every step): the rest pose at the
+            # clip's ends, and where a chunk overlaps the previous one, that chunk's result
+            n = stop - start
+            known = torch.zeros(n, dtype=torch.bool, device=device)
+            target = rest.expand(1, n, -1).clone()
+            if start == 0:
+                known[0] = True
+            else:
+                lead = min(options.chunk_overlap, n)
+                known[:lead] = True
+                target[0, :lead] = x[0, start : start + lead]
+            if stop == T:
+                known[-1] = True
+
+            def denoiser(xc: Tensor, sigma: Tensor, known=known, target=target, **kwargs) -> Tensor:
+                return torch.where(known[None, :, None], target, guided(xc, sigma, **kwargs))
+
+            noise = torch.randn(1, n, config.motion_dim, generator=generator).to(device) * sigmas[0]
+            cond = {"audio": audio[:, start:stop], "au": prompt[:, start:stop]}
+            x[:, start:stop] = SAMPLERS[options.sampler](denoiser, noise, sigmas, cond, callback=callback)
     finally:
         torch.set_num_threads(threads)
     raw = model.denormalise(x[0]).cpu()
