@@ -8,9 +8,10 @@ ffmpeg, which encodes beside animate, counts as a process of its own, not added 
 time the wall clock around it. Speech is examples/hello.wav looped to the length wanted, written in
 blocks to a temporary folder (16 kHz mono PCM-16, as hello.wav).
 - memory, motion only: `--motion-only --motion-out` for 1 minute and for `--long-minutes` (60) of
-  speech. generate.py promises memory flat in the clip's length apart from the clip's own arrays
-  (16 kHz audio 3.84 MB a minute as float32, features 0.96, motion 0.36), so the figure to read is
-  `mb_per_audio_minute`, the peak's growth per extra minute, against `clip_arrays_mb_per_minute`;
+  speech. animate streams the audio (audio.features.file_features) and samples a minute at a time
+  (generate.py's chunks), so memory should grow only by the clip's own arrays (features 0.96 MB a
+  minute as float32, motion 0.36): the figure to read is `mb_per_audio_minute`, the peak's growth
+  per extra minute, against `clip_arrays_mb_per_minute`;
 - memory, with video: the full path (motion, render, encode with sound) for `--render-short-minutes`
   (0.2) and `--render-minutes` (1) at `--render-size` (64) px: do rendering and encoding stream?
   (10 minutes was the plan, but on this 2-core machine a 64 px frame costs ~0.15 CPU-s, mostly
@@ -55,7 +56,7 @@ import soundfile
 ROOT = Path(__file__).resolve().parent.parent
 EMOTALK = Path(sys.executable).parent / "emotalk"
 SPEECH = ROOT / "examples" / "hello.wav"
-MOTION_MB_PER_MINUTE = (16_000 * 60 * 4 + 1500 * 160 * 4 + 1500 * 60 * 4) / 1e6  # audio + features + motion, float32
+MOTION_MB_PER_MINUTE = (1500 * 160 * 4 + 1500 * 60 * 4) / 1e6  # features + motion, float32 (the wave is streamed)
 
 
 def looped_speech(path: Path, seconds: float, source: Path = SPEECH, block_seconds: float = 60.0) -> Path:
