@@ -115,6 +115,6 @@ def test_spectral_augment_keeps_silence_timeline_and_range():
 
 def test_training_with_spectral_augment_runs(tmp_path, corpus):
     out = tmp_path / "m.safetensors"
-    options = TrainOptions(minutes=0.05, batch=4, spec_augment=0.5)
+    options = TrainOptions(minutes=0.05, batch=4, spec_augment=0.5, spec_mask=0.5)
     meta = train(corpus, out, options, MotionModelConfig(width=32, layers=1, heads=2, window=16), None, tmp_path / "c.ckpt")
     assert out.exists() and meta["options"]["spec_augment"] == 0.5 and meta["steps"] > 0

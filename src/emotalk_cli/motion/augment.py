@@ -188,6 +188,7 @@ def spectral_augment(
     n_mels: int,
     generator: torch.Generator,
     p: float = 0.5,
+    p_mask: float | None = None,  # probability of the band mask (default: p)
     warp: float = 0.1,  # band-axis stretch drawn in [1 - warp, 1 + warp] (VTLP)
     tilt_db: float = 8.0,  # spectral tilt across the bands drawn in +-this (dB), plus a random ripple
     ripple_db: float = 4.0,
@@ -204,7 +205,7 @@ def spectral_augment(
     Silent bins (at the floor) stay silent; the timeline is untouched, so motion stays aligned.
     Returns a new tensor [B, W, per * n_mels].
 
-    Measured (2026-11-24): a 25-min fine-tune of the shipped model with `--spec-augment 0.5` against the
+    Measured (2026-11-24): a 25-min fine-tune of the shipped model with `--spec-augment 0.5 --spec-mask 0.5` against the
     same fine-tune without it (build/motion-ft2): real speech (evals/eval_motion_real.py) lip
     correlation 0.663 vs 0.645, but lip closure on p/b/m 74% vs 89%; held-out TTS voices 0.734 vs
     0.737 and closure 76% vs 79%. Not used by the shipped model: it trades closures for correlation."""
@@ -214,7 +215,7 @@ def spectral_augment(
     x = audio.reshape(B, W, D // n_mels, n_mels).clone()
     bands = torch.arange(n_mels, dtype=torch.float32)
     draw = lambda: torch.rand(B, generator=generator)  # noqa: E731
-    use_warp, use_eq, use_mask = draw() < p, draw() < p, draw() < p
+    use_warp, use_eq, use_mask = draw() < p, draw() < p, draw() < (p if p_mask is None else p_mask)
     # VTLP: band b reads the source at b * alpha (linear interpolation, clamped at the top band)
     alpha = 1.0 + (2 * draw() - 1) * warp
     pos = (bands[None, :] * alpha[:, None]).clamp(0, n_mels - 1)  # [B, n_mels]

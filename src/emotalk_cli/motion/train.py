@@ -189,7 +189,8 @@ class TrainOptions:
     adv_weight: float = 0.0  # weight of the adversarial loss (0: no critic)
     critic_lr: float = 2e-4  # the critic's learning rate (AdamW, betas 0.5 / 0.9)
     lip_strength: float = 1.0  # audio guidance scale recorded in the weights as the default for sampling
-    spec_augment: float = 0.0  # probability of each feature augmentation per window (augment.spectral_augment; 0 = off)
+    spec_augment: float = 0.0  # probability of the band warp and of the equaliser per window (augment.spectral_augment; 0 = off)
+    spec_mask: float = 0.0  # probability of the band mask per window (when spec_augment > 0)
 
 
 def train(corpus: Path, out: Path, options: TrainOptions, config: MotionModelConfig, resume: Path | None,
@@ -270,7 +271,8 @@ def train(corpus: Path, out: Path, options: TrainOptions, config: MotionModelCon
             group["lr"] = lr
         audio, motion, au, pad = random_batch(train_set, lengths, options.batch, config.window, g)
         if options.spec_augment > 0:
-            audio = spectral_augment(audio, feature.n_mels, g, p=options.spec_augment, range_db=feature.range_db)
+            audio = spectral_augment(audio, feature.n_mels, g, p=options.spec_augment, p_mask=options.spec_mask,
+                                     range_db=feature.range_db)
         sigma = training_sigmas(options.batch, options.p_mean, options.p_std, g)
         noise = torch.randn(motion.shape, generator=g)
         drop = torch.rand(options.batch, generator=g) < options.p_uncond
@@ -355,12 +357,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lip-strength", type=float, default=d.lip_strength,
                         help="audio guidance scale to record as the sampling default (choose it with evaluate.py)")
     parser.add_argument("--spec-augment", type=float, default=d.spec_augment,
-                        help="probability of each feature augmentation (band warp, equaliser, band mask) per window; 0 = off")
+                        help="probability of the band warp and of the equaliser on the features, per window; 0 = off")
+    parser.add_argument("--spec-mask", type=float, default=d.spec_mask, help="probability of a band mask, per window")
     parser.add_argument("--seed", type=int, default=d.seed)
     args = parser.parse_args(argv)
     options = replace(d, minutes=args.minutes, batch=args.batch, lr=args.lr, threads=args.threads, seed=args.seed,
                       mouth_weight=args.mouth_weight, adv_weight=args.adv_weight, critic_lr=args.critic_lr,
-                      lip_strength=args.lip_strength, spec_augment=args.spec_augment)
+                      lip_strength=args.lip_strength, spec_augment=args.spec_augment, spec_mask=args.spec_mask)
     config = replace(c, width=args.width, layers=args.layers, window=args.window)
     command = "python -m emotalk_cli.motion.train " + " ".join(sys.argv[1:] if argv is None else argv)
     try:
