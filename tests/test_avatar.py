@@ -53,3 +53,21 @@ def test_expression_changes_pixels_where_expected(avatar):
     rows = np.nonzero(diff.max(1) > 30)[0]
     assert len(rows) > 0
     assert rows.mean() > 48  # the change is in the lower half of the picture, where the mouth is
+
+
+def test_the_neck_fades_out_toward_the_cut(avatar):
+    """Rendered opacities: the fitted ones on the head, 0 on triangles at the mesh's neck cut, rising
+    with the rig's neck weight in between; the fitted values themselves are left alone."""
+    from emotalk_cli.avatar import NECK_FADE, shown_opacities
+
+    t = avatar.template
+    weight = t.neck_weight[t.faces.long()].mean(dim=1)[avatar.gaussians.parent.long()]
+    shown = shown_opacities(avatar)
+    assert shown.shape == avatar.opacities.shape
+    head = weight >= NECK_FADE
+    assert head.any() and torch.equal(shown[head], avatar.opacities[head])
+    at_cut = weight <= 1e-6
+    assert at_cut.any() and (shown[at_cut] == 0).all()
+    fading = ~head & ~at_cut
+    assert fading.any() and ((shown[fading] < avatar.opacities[fading]) & (shown[fading] > 0)).all()
+    assert torch.equal(neutral_splats(avatar).opacities, shown)  # what .ply export writes

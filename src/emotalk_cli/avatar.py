@@ -73,11 +73,24 @@ def pose_gaussians(
     return bind_to_world(vertices, *args)
 
 
+#: The neck fades out below this neck weight (rig: 0 at the mesh's cut, 1 on the head; harmonic between).
+NECK_FADE = 0.6
+
+
+def shown_opacities(avatar: Avatar) -> Tensor:
+    """Opacities [N] as rendered and exported: the fitted ones, with the neck fading to transparent over
+    its lower part (parent triangle's mean neck weight below NECK_FADE, quadratically to 0 at the cut),
+    so the head ends softly instead of at the jagged cut edge of the mesh. Fitting uses the raw ones."""
+    t = avatar.template
+    weight = t.neck_weight[t.faces.long()].mean(dim=1)[avatar.gaussians.parent.long()]
+    return avatar.opacities * (weight / NECK_FADE).clamp(0.0, 1.0) ** 2
+
+
 def neutral_splats(avatar: Avatar) -> Splats:
     """The avatar at rest (neutral expression, no pose) as plain world-space Splats (e.g. for .ply export)."""
     zeros = torch.zeros(1, len(facs.ARKIT_NAMES))
     means, quats, scales = pose_gaussians(avatar, zeros, torch.zeros(1, 3), torch.zeros(1, 3), torch.zeros(1, 2))
-    return Splats(means[0], quats[0], scales[0], avatar.opacities, avatar.sh)
+    return Splats(means[0], quats[0], scales[0], shown_opacities(avatar), avatar.sh)
 
 
 def save_avatar(path: str | os.PathLike, avatar: Avatar, meta: dict, overwrite: bool = False) -> None:
@@ -139,4 +152,4 @@ def is_avatar_file(path: str | os.PathLike) -> bool:
 
 
 __all__ = ["Avatar", "DEFAULT_AVATAR", "PART_NAMES", "is_avatar_file", "load_avatar", "neutral_splats",
-           "pose_gaussians", "save_avatar"]
+           "pose_gaussians", "save_avatar", "shown_opacities"]

@@ -158,7 +158,7 @@ def _render(avatar, output, motion, audio, au, arkit, width, height, fps, durati
 
 def _export_ply(subject, channels: dict, output: Path, force: bool) -> None:
     """Write the subject's Gaussians at the first frame (an avatar posed, a scene as it is) as a 3DGS .ply."""
-    from emotalk_cli.avatar import Avatar, pose_gaussians
+    from emotalk_cli.avatar import Avatar, pose_gaussians, shown_opacities
     from emotalk_cli.splats.gaussians import Splats
     from emotalk_cli.splats.ply import save_ply
 
@@ -166,7 +166,7 @@ def _export_ply(subject, channels: dict, output: Path, force: bool) -> None:
         first = {name: tensor[:1] for name, tensor in channels.items()}
         means, quats, scales = pose_gaussians(subject, first["arkit"], first["head_rotation"],
                                               first["head_translation"], first["gaze"])
-        subject = Splats(means[0], quats[0], scales[0], subject.opacities, subject.sh)
+        subject = Splats(means[0], quats[0], scales[0], shown_opacities(subject), subject.sh)
     save_ply(output, subject, overwrite=force)
 
 

@@ -128,7 +128,7 @@ def render_avatar(
     """Yield T frames, uint8 [H, W, 3], of the rigged avatar posed per frame.
 
     The camera is framed on the avatar at rest, so head motion moves the head within the frame."""
-    from emotalk_cli.avatar import neutral_splats, pose_gaussians
+    from emotalk_cli.avatar import neutral_splats, pose_gaussians, shown_opacities
 
     num_frames = arkit.shape[0]
     if num_frames <= 0:
@@ -139,6 +139,7 @@ def render_avatar(
     centre = torch.tensor(framing["target"]) if "target" in framing else None
     viewmats, Ks = camera_path(neutral_splats(avatar), view, num_frames, centre=centre)
     avatar = avatar.to(device)
+    opacities = shown_opacities(avatar)
     background = torch.tensor(view.background, dtype=torch.float32, device=device)
     with torch.no_grad(), torch_threads_beside_numba(device):
         for start in range(0, num_frames, batch):
@@ -148,7 +149,7 @@ def render_avatar(
             )
             for i in range(stop - start):
                 rgb, _ = rasterize(
-                    means[i], quats[i], scales[i], avatar.opacities, avatar.sh,
+                    means[i], quats[i], scales[i], opacities, avatar.sh,
                     viewmats[start + i : start + i + 1].to(device), Ks[start + i : start + i + 1].to(device),
                     view.width, view.height, sh_degree=avatar.sh_degree, background=background, backend=backend,
                 )
