@@ -208,7 +208,9 @@ def spectral_augment(
     Measured (2026-11-24): a 25-min fine-tune of the shipped model with `--spec-augment 0.5 --spec-mask 0.5` against the
     same fine-tune without it (build/motion-ft2): real speech (evals/eval_motion_real.py) lip
     correlation 0.663 vs 0.645, but lip closure on p/b/m 74% vs 89%; held-out TTS voices 0.734 vs
-    0.737 and closure 76% vs 79%. Not used by the shipped model: it trades closures for correlation."""
+    0.737 and closure 76% vs 79%. Without the band mask (`--spec-mask 0`): real speech 0.638, closure 80%;
+    TTS voices 0.742, closure 78%: the real-speech gain came from the mask. Not used by the shipped
+    model: neither variant raised real-speech lip sync without costing closures."""
     B, W, D = audio.shape
     if D % n_mels:
         raise ValueError(f"feature size {D} is not a multiple of {n_mels} bands")
