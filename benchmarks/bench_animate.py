@@ -13,9 +13,8 @@ blocks to a temporary folder (16 kHz mono PCM-16, as hello.wav).
   minute as float32, motion 0.36): the figure to read is `mb_per_audio_minute`, the peak's growth
   per extra minute, against `clip_arrays_mb_per_minute`;
 - memory, with video: the full path (motion, render, encode with sound) for `--render-short-minutes`
-  (0.2) and `--render-minutes` (1) at `--render-size` (64) px: do rendering and encoding stream?
-  (10 minutes was the plan, but on this 2-core machine a 64 px frame costs ~0.15 CPU-s, mostly
-  posing 60k Gaussians and their SH colours, so 10 minutes would take about an hour here);
+  (0.2) and `--render-minutes` (10) at `--render-size` (64) px: do rendering and encoding stream?
+  (about 5 minutes here: a 64 px frame costs ~27 CPU-ms, nearly all of it per-Gaussian work);
 - speed: the whole command for 10 s of speech at 512x512, 25 fps, --emotion "gently amused"
   (start-up, text2au, sampling, rendering, encoding; goal <= 10 s), after one warm-up run (numba's
   compile cache); and motion sampling alone for the same 10 s, in process (generate_motion, 20
@@ -143,8 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python benchmarks/bench_animate.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--weights", type=Path, default=None, help="motion model [default: weights/motion.safetensors]")
     parser.add_argument("--long-minutes", type=float, default=60.0, help="long clip for the motion-only memory case (default 60)")
-    parser.add_argument("--render-minutes", type=float, default=1.0,
-                        help="long clip for the video memory case (default 1; 0 skips; 10 took too long here, see above)")
+    parser.add_argument("--render-minutes", type=float, default=10.0,
+                        help="long clip for the video memory case (default 10; 0 skips)")
     parser.add_argument("--render-short-minutes", type=float, default=0.2, help="short clip for the video memory case (default 0.2)")
     parser.add_argument("--render-size", type=int, default=64, help="frame size for the video memory case (default 64)")
     parser.add_argument("--skip", nargs="*", default=[], choices=("memory", "video", "speed"), help="cases to leave out")
