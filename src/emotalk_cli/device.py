@@ -34,3 +34,57 @@ def torch_threads_beside_numba(device: torch.device | str):
         yield
     finally:
         torch.set_num_threads(threads)
+
+
+def idle_cores(sample_seconds: float = 0.05) -> float | None:
+    """How many CPU cores sat idle over the next `sample_seconds` (Linux: /proc/stat's idle and iowait
+    time across all cores); None where that cannot be read."""
+    import os
+    import time
+
+    def read() -> tuple[int, int] | None:
+        try:
+            with open("/proc/stat") as stat:
+                fields = stat.readline().split()
+        except OSError:
+            return None
+        if not fields or fields[0] != "cpu" or len(fields) < 6:
+            return None
+        ticks = [int(v) for v in fields[1:]]
+        return ticks[3] + ticks[4], sum(ticks[:8])  # idle + iowait, all (guest time is inside user)
+
+    first = read()
+    if first is None:
+        return None
+    time.sleep(sample_seconds)
+    second = read()
+    if second is None or second[1] <= first[1]:
+        return None
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return (second[0] - first[0]) / (second[1] - first[1]) * (os.cpu_count() or cores)
+
+
+@contextlib.contextmanager
+def numba_threads_for_idle_cores():
+    """numba's parallel kernels on as many threads as there are idle cores (at least 1, at most numba's
+    pool), the setting restored after; left alone when the user set NUMBA_NUM_THREADS.
+
+    Why: numba splits each parallel loop evenly between its threads up front, so one thread that has
+    to share its core with another process holds the whole loop up. Measured on this 2-core machine
+    with one core busy with a training run: rendering 512x512 frames of the default avatar took
+    69.5 ms a frame on 2 threads and 46.6 ms on 1 (about 25 ms on 2 threads when both are idle)."""
+    import os
+
+    import numba
+
+    if "NUMBA_NUM_THREADS" in os.environ:
+        yield
+        return
+    before = numba.get_num_threads()
+    idle = idle_cores()
+    if idle is not None:
+        numba.set_num_threads(max(1, min(numba.config.NUMBA_NUM_THREADS, int(idle + 0.5))))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)

@@ -1,0 +1,37 @@
+"""Device and thread choices."""
+
+import os
+
+import numba
+import pytest
+
+from emotalk_cli import device
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/stat"), reason="needs Linux /proc/stat")
+def test_idle_cores_is_a_share_of_the_machine():
+    idle = device.idle_cores(0.05)
+    assert idle is not None and 0.0 <= idle <= (os.cpu_count() or 1) + 1e-6
+
+
+@pytest.mark.parametrize("idle,expected", [(0.2, 1), (1.4, 1), (1.6, 2), (64.0, None), (None, None)])
+def test_numba_threads_follow_the_idle_cores_and_are_restored(monkeypatch, idle, expected):
+    monkeypatch.delenv("NUMBA_NUM_THREADS", raising=False)
+    monkeypatch.setattr(device, "idle_cores", lambda sample_seconds=0.05: idle)
+    pool = numba.config.NUMBA_NUM_THREADS
+    before = numba.get_num_threads()
+    with device.numba_threads_for_idle_cores():
+        inside = numba.get_num_threads()
+    assert numba.get_num_threads() == before
+    if idle is None:
+        assert inside == before  # unknown: left as it was
+    else:
+        assert inside == min(pool, expected if expected is not None else pool)
+
+
+def test_a_user_setting_of_numba_threads_is_left_alone(monkeypatch):
+    monkeypatch.setenv("NUMBA_NUM_THREADS", "1")
+    monkeypatch.setattr(device, "idle_cores", lambda sample_seconds=0.05: 0.1)
+    before = numba.get_num_threads()
+    with device.numba_threads_for_idle_cores():
+        assert numba.get_num_threads() == before
