@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 
 from emotalk_cli.audio.io import audio_info
 from emotalk_cli.errors import EmotalkError, RenderError
@@ -80,3 +81,17 @@ def test_audio_errors_are_one_line(tmp_path):
         audio_info(tmp_path / "text.wav")
     with pytest.raises(EmotalkError, match="no such audio file"):
         audio_info(tmp_path / "missing.wav")
+
+
+def test_uint8_conversion_fast_path_equals_torch():
+    """frames.to_uint8's numba path gives the torch reference's bytes, out-of-range values and
+    rounding boundaries (k + 0.5) / 255 included."""
+    from emotalk_cli.render.frames import to_uint8, to_uint8_reference
+
+    g = torch.Generator().manual_seed(0)
+    rgb = torch.rand(37, 53, 3, generator=g) * 1.6 - 0.3
+    rgb[0, :, 0] = (torch.arange(53, dtype=torch.float32) + 0.5) / 255.0
+    rgb[1, :3, 1] = torch.tensor([0.0, 1.0, 254.5 / 255.0])
+    fast, slow = to_uint8(rgb), to_uint8_reference(rgb)
+    assert fast.dtype == np.uint8 and fast.shape == (37, 53, 3)
+    np.testing.assert_array_equal(fast, slow)

