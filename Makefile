@@ -63,12 +63,13 @@ weights-landmarks: setup
 weights-avatar: setup
 	$(PY) scripts/build_default_avatar.py --out weights/default_avatar.safetensors --force
 
-# Dictionary glosses of affective words from WordNet 3.0 (Princeton; apt wordnet-base, build time only).
+# Dictionary glosses of affective words from WordNet 3.0 (Princeton; apt wordnet-base, build time only); each word's
+# sense is chosen by the frozen MiniLM (~2.5 min the first time; the sense embeddings are kept in build/).
 weights-lexicon: setup
 	bash scripts/setup_wordnet.sh
-	$(PY) scripts/build_lexicon.py --out weights/lexicon.safetensors
+	$(PY) scripts/build_lexicon.py --out weights/lexicon.safetensors --cache build/lexicon_senses.pt
 
-# The emotion controller's head, reading phrases with their glosses: 5 min on 2 idle CPU cores (30 min when shared).
+# The emotion controller's head, reading phrases with their glosses: ~13 min on one CPU thread (OMP_NUM_THREADS=1), less on 2 idle cores.
 weights-text2au: weights-lexicon
 	$(PY) -m emotalk_cli.text2au.train --out weights/text2au.safetensors
 

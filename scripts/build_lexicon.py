@@ -17,18 +17,31 @@ Which senses count as affective (no labels, WordNet's own structure only):
 3. any adjective, verb or adverb synset (or noun of noun.act, noun.attribute, noun.communication,
    noun.state) whose definition mentions a word whose most frequent sense is a feeling from 1-2
    ("excessively mournful": "mournful" is derived from noun.feeling "mourning").
-A lemma is kept when it has an affective sense, and so is every adjective (its first sense) and
-every verb of verb.body ("quake", "retch": bodily signs of feelings), except where the word's base
-form has an affective sense (then run time finds the base: "exalted" -> "exalt"). Senses are stored most
-relevant first: affective senses by part of speech (adjective, verb, noun, adverb) and WordNet's
-sense order.
-Each sense stores its first definition (examples dropped) and its synonyms, then for a satellite
-adjective its cluster head ("lugubrious": "excessively mournful"; sorrowful).
+Which sense glosses a word (chosen at build time, so run time stays a dictionary lookup):
+- candidates: every sense of a lemma that is an adjective or a verb, or is affective by 1-3; an
+  inflected form also gets its base verb's senses ("thrilled" -> thrill, "shuddering" -> shudder), so a
+  participle is read as the adjective or as the verb, whichever is the feeling (its own adjective
+  senses first on a near tie: the verb's sense is the doer's, the participle's the sufferer's);
+- each candidate is scored by the frozen text2au encoder (MiniLM, encoder.py): the cosine similarity
+  of "definition; synonyms" to the nearest phrases of each emotion category, made from the
+  *training* vocabulary only ("feeling furious"; held-out words and their stems are never used),
+  plus a bonus when 1-3 call the sense affective, minus a penalty growing with log(1 + its place in
+  WordNet's sense order), so a word whose usual sense is literal still gets its emotional sense
+  ("blue": "filled with melancholy and despondency", not the colour) while near ties keep WordNet's order;
+- the best senses are stored first (SENSES_PER_LEMMA, and the best non-verb sense where the best are
+  all verbs: run time reads "with fear" as the noun), each with its part of speech;
+- a lemma whose best sense does not read as a feeling (MIN_AFFECT; verbs and nouns outside 1-3 need
+  MIN_AFFECT_OTHER) gets no entry: words such as "box" in "a box of chocolates" or "shoulder" in "a
+  shoulder to cry on" are then read as written instead of through a literal, misleading gloss.
+Each sense stores its first definition (examples dropped), its synonyms (for a satellite adjective
+also its cluster head: "lugubrious": "excessively mournful"; sorrowful) and its part of speech.
+`--cache FILE` keeps the sense embeddings between builds (`make weights-lexicon` uses build/).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import sys
 from pathlib import Path
@@ -39,6 +52,7 @@ from emotalk_cli.text2au.lexicon import save_lexicon  # noqa: E402
 
 POS = ("adj", "verb", "noun", "adv")  # priority order of parts of speech within one lemma
 POS_LETTER = {"a": "adj", "s": "adj", "v": "verb", "n": "noun", "r": "adv"}
+POS_CODE = {"adj": "a", "verb": "v", "noun": "n", "adv": "r"}  # stored with each sense (lexicon.py reads it)
 AFFECT_LEXFILES = {12, 37}  # noun.feeling, verb.emotion
 LINKS = {"+", "=", "\\"}
 BODY_VERBS = 29  # verb.body: tremble, weep, retch, frown, smile
@@ -124,28 +138,149 @@ def affective_synsets(synsets: dict, index: dict) -> set[tuple[str, int]]:
     return result
 
 
-def build(folder: Path) -> tuple[dict, dict]:
+def sense_text(s: dict) -> str:
+    """What the encoder reads of a sense: its definition and first synonyms ("excessively mournful; sorrowful")."""
+    return f"{s['definition']}; {', '.join(s['words'][:4])}"
+
+
+def anchor_texts() -> dict[str, list[str]]:
+    """Per emotion category, the training vocabulary's words as short phrases ("feeling furious").
+
+    Only training words (vocabulary.TRAIN_WORDS) are used, and any that mentions a held-out form
+    (or its stem) is dropped, so the sense choice never sees a held-out word. "neutral" is the
+    calm, emotionless end of the vocabulary (a hand-written list, checked the same way).
+    """
+    from emotalk_cli.text2au import vocabulary as V
+    from emotalk_cli.text2au.lexicon import mentions
+
+    banned = frozenset(V.held_out_tokens())
+    out: dict[str, list[str]] = {}
+    for w in V.TRAIN_WORDS:
+        if w.emotion == "neutral":
+            continue
+        for form in (w.adjective, w.noun):
+            if form and not mentions(form, banned):
+                out.setdefault(w.emotion, []).append(f"feeling {form}" if form == w.adjective else f"full of {form}")
+    out["neutral"] = [t for t in NEUTRAL_ANCHORS if not mentions(t, banned)]
+    return out
+
+
+# The emotionless end of the scale, for the sense choice: a calm or impassive face is also a feeling state.
+NEUTRAL_ANCHORS = ("feeling calm", "showing no emotion", "unemotional", "impassive face", "emotionless",
+                   "relaxed and at ease", "indifferent", "unmoved", "poker-faced", "unperturbed", "serene and calm")
+
+
+def embed(texts: list[str], cache: Path | None = None, batch: int = 256):
+    """Unit-length MiniLM sentence embeddings [N, 384] of `texts` (the frozen text2au encoder, mean
+    pooled as sentence-transformers does); `cache` (optional .pt file) keeps them between builds."""
+    import torch
+
+    from emotalk_cli.text2au import encoder as enc
+
+    store: dict[str, "torch.Tensor"] = {}
+    if cache is not None and cache.is_file():
+        store = torch.load(cache)
+    todo = sorted({t for t in texts if t not in store}, key=len)
+    if todo:
+        model = enc.load_encoder("cpu")
+        with torch.inference_mode():
+            for k in range(0, len(todo), batch):
+                chunk = todo[k : k + batch]
+                ids, mask, _ = enc.tokenize(chunk, 64)
+                vectors = torch.nn.functional.normalize(enc.mean_pool(model(ids, mask), mask), dim=-1).half()
+                store.update(zip(chunk, vectors))
+                if k // batch % 20 == 0:
+                    print(f"  embedded {k + len(chunk)}/{len(todo)} senses", file=sys.stderr, flush=True)
+        if cache is not None:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            torch.save(store, cache)
+    return torch.stack([store[t] for t in texts]).float()
+
+
+def affect_scores(texts: list[str], cache: Path | None = None) -> dict[str, float]:
+    """text -> how much it reads as a feeling: max over categories of the mean cosine similarity to
+    the category's TOP_K nearest anchor phrases (anchor_texts)."""
+    import torch
+
+    anchors = anchor_texts()
+    unique = sorted(set(texts))
+    phrases = [p for group in anchors.values() for p in group]
+    vectors = embed(unique + phrases, cache)
+    senses, anchor_vectors = vectors[: len(unique)], vectors[len(unique) :]
+    best = torch.full((len(unique),), -1.0)
+    start = 0
+    for group in anchors.values():
+        sims = senses @ anchor_vectors[start : start + len(group)].T
+        start += len(group)
+        best = torch.maximum(best, sims.topk(min(TOP_K, sims.shape[1]), dim=1).values.mean(1))
+    return dict(zip(unique, best.tolist()))
+
+
+TOP_K = 5  # nearest anchor phrases averaged per category
+STRUCTURE_BONUS = 0.05  # a sense WordNet's own structure calls affective (affective_synsets) gets this much
+RANK_PENALTY = 0.05  # times log(1 + place in WordNet's sense order, most frequent first): a near tie goes to the usual sense
+BORROWED_PENALTY = 0.05  # a participle's own adjective senses come before its base verb's ("crushed": brought low, not "press")
+MIN_AFFECT = 0.30  # a sense that reads less like a feeling than this is not worth a gloss (see build)
+MIN_AFFECT_OTHER = 0.40  # ... and a verb or noun outside the affective structure needs this much to be kept
+
+
+def sense_score(affect: float, structural: bool, rank: int) -> float:
+    """How fit a sense is to gloss an emotion word: its affect (affect_scores), a bonus when WordNet's
+    structure calls it affective, and a penalty growing with its place in WordNet's sense order."""
+    return affect + STRUCTURE_BONUS * structural - RANK_PENALTY * math.log1p(rank)
+
+
+def worth_a_gloss(affect: float, structural: bool, pos: str) -> bool:
+    """Whether a lemma's chosen sense is kept: adjectives and affective senses need MIN_AFFECT, other
+    verbs and nouns MIN_AFFECT_OTHER ("box": "put into a box" is not)."""
+    return affect >= (MIN_AFFECT if structural or pos == "adj" else MIN_AFFECT_OTHER)
+
+
+def build(folder: Path, cache: Path | None = None) -> tuple[dict, dict]:
     synsets = read_data(folder)
     index = read_index(folder)
     affective = affective_synsets(synsets, index)
-    entries: dict[str, list] = {}
+    # candidates: every sense of a lemma that has an affective sense, is an adjective, or is a verb
+    # (verbs and their participles: "shuddering", "thrilled"); nouns and adverbs only by the structure
+    candidates: dict[str, list[tuple[str, int]]] = {}
     for lemma, senses in index.items():
-        chosen = [key for key in senses if key in affective][:SENSES_PER_LEMMA]
-        if not chosen:  # no affective sense: every adjective still describes, and bodily verbs show feelings,
-            # unless the word's base form has an affective sense ("exalted" is read as the verb "exalt")
-            if any(any(k in affective for k in index.get(b, ())) for b in _base_forms(lemma)[1:]):
-                continue
-            chosen = [key for key in senses if key[0] == "adj" or synsets[key]["lexfile"] == BODY_VERBS][:1]
-        if not chosen:
-            continue
+        keys = [k for k in senses if k[0] in ("adj", "verb") or k in affective]
+        if keys:
+            candidates[lemma] = keys
+    # a participle or inflected form also reads as its base verb: "thrilled" -> thrill, "shuddering" -> shudder
+    for lemma in list(candidates):
+        for base in _base_forms(lemma)[1:]:
+            extra = [k for k in index.get(base, ()) if k[0] == "verb" and k not in candidates[lemma]]
+            candidates[lemma] += extra
+    texts = {key: sense_text(synsets[key]) for keys in candidates.values() for key in keys}
+    print(f"scoring {len(texts)} senses of {len(candidates)} lemmas by affect (MiniLM)", file=sys.stderr, flush=True)
+    affect = affect_scores(list(texts.values()), cache)
+    entries: dict[str, list] = {}
+    for lemma, keys in candidates.items():
+        own = [k for k in index.get(lemma, ()) if k in keys]
+        rank = {k: r for r, k in enumerate(own + [k for k in keys if k not in own])}
+        borrowed = {k for k in keys if k not in own} if own else set()  # the base verb's, where the word has its own
+
+        def score(key):
+            return sense_score(affect[texts[key]], key in affective, rank[key]) - BORROWED_PENALTY * (key in borrowed)
+
+        ordered = sorted(keys, key=score, reverse=True)
+        best = ordered[0]
+        structural = best in affective or synsets[best]["lexfile"] == BODY_VERBS
+        if not worth_a_gloss(affect[texts[best]], structural, best[0]):
+            continue  # no sense of it reads as a feeling: the word is read as written
+        kept = ordered[:SENSES_PER_LEMMA]
+        nominal = next((k for k in ordered if k[0] != "verb"), None)  # what the word means after "her", "with"
+        if nominal is not None and nominal not in kept and all(k[0] == "verb" for k in kept):
+            kept.append(nominal)
         out = []
-        for key in chosen:
+        for key in kept:
             s = synsets[key]
             synonyms = [w for w in s["words"] if w != lemma]
             if s["type"] == "s":
                 heads = [synsets[("adj", o)]["words"][0] for sym, p, o in s["pointers"] if sym == "&" and p == "adj"]
                 synonyms += [h for h in heads if h != lemma and h not in synonyms]
-            out.append([s["definition"], synonyms[:6]])
+            out.append([s["definition"], synonyms[:6], POS_CODE[key[0]]])
         entries[lemma] = out
     exceptions = {}
     for pos in POS:
@@ -172,16 +307,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default="weights/lexicon.safetensors")
     parser.add_argument("--wordnet", type=Path, default=Path("/usr/share/wordnet"))
     parser.add_argument("--copyright", type=Path, default=Path("/usr/share/doc/wordnet-base/copyright"))
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="keep the sense embeddings in this .pt file between builds (e.g. build/lexicon_senses.pt)")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads for the encoder (0 = torch's default)")
     args = parser.parse_args(argv)
     if not (args.wordnet / "data.adj").is_file():
         raise SystemExit(f"{args.wordnet}/data.adj not found: apt-get install wordnet-base (or pass --wordnet)")
-    entries, exceptions = build(args.wordnet)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    entries, exceptions = build(args.wordnet, args.cache)
     notice = licence_text(args.copyright)  # holds "WordNet 3.0 Copyright 2006 by Princeton University. ..."
-    source = "WordNet 3.0 (Princeton University), Debian package wordnet-base; affective senses, adjectives and bodily verbs, built by scripts/build_lexicon.py"
+    source = ("WordNet 3.0 (Princeton University), Debian package wordnet-base; one sense per word that reads as a feeling "
+              "(chosen with the frozen MiniLM), built by scripts/build_lexicon.py")
     save_lexicon(args.out, entries, exceptions, source, notice)
     licence_file = Path(args.out).with_suffix(".LICENSE")  # the notice beside the data, as the licence asks
-    licence_file.write_text(f"{Path(args.out).name} holds data derived from WordNet 3.0 (glosses and synonyms of affective "
-                            f"senses, adjectives and bodily verbs), built by scripts/build_lexicon.py.\n\n{notice}\n", encoding="utf-8")
+    licence_file.write_text(f"{Path(args.out).name} holds data derived from WordNet 3.0 (glosses and synonyms of one sense "
+                            f"per word that reads as a feeling), built by scripts/build_lexicon.py.\n\n{notice}\n", encoding="utf-8")
     size = Path(args.out).stat().st_size
     print(f"wrote {args.out}: {len(entries)} lemmas, {len(exceptions)} exceptions, {size / 1e6:.2f} MB", file=sys.stderr)
 

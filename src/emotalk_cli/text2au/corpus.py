@@ -12,7 +12,8 @@ intensity on the FACS A-E scale (0.2 ... 1.0):
 - non-emotional text -> all zeros and the `emotional` flag 0 (the CLI then warns).
 
 The training corpus never contains a held-out word, noun or idiom (`vocabulary.HELD_OUT`); this is
-asserted when it is built.
+asserted when it is built, and the training-only extras (`vocabulary.EXTRA_WORDS`, `EXTRA_IDIOMS`)
+are checked not to share even a stem with one (`vocabulary.check_extra`).
 """
 
 from __future__ import annotations
@@ -146,8 +147,8 @@ def build_corpus(seed: int = 0, words=None, idioms=None, per_word: int = 40, neu
             text, parts = _idiom_phrase(rng, idiom)
             template = rng.choice(("{x}", "{x}", "she is {x}", "{x} today", "looking {x}", "he was {x}"))
             out.append(_example(template.format(x=text), parts))
-    for phrase, parts in V.MIXED:
-        for _ in range(per_word // 2):
+    for phrase, parts in V.MIXED:  # few phrases: as many examples as a word gets, so a bigger vocabulary does not drown them
+        for _ in range(per_word):
             adv, factor = _adverb(rng, 0.6)
             template = rng.choice(ADJ_TEMPLATES[:10])
             out.append(_example(template.format(x=adv + phrase), tuple((e, scale_intensity(i, factor), 1.0) for e, i in parts)))
@@ -224,12 +225,67 @@ def _assert_no_leak(corpus: list[Example]) -> None:
 
 
 def training_corpus(seed: int = 0, per_word: int = 40) -> list[Example]:
-    """Training corpus with held-out forms filtered out (idioms may contain held-out words)."""
+    """Training corpus with held-out forms filtered out (idioms may contain held-out words). A training
+    word or idiom that shares a stem with a held-out form (lexicon.mentions: "panicky" for "panicked",
+    "cheerful" for "cheery", "sick at heart" for "sick") is left out too, so the held-out figures
+    measure words the head has not met in any form."""
+    from emotalk_cli.text2au.lexicon import mentions
+
+    V.check_extra()
     forms = V.held_out_tokens()
-    words = [w for w in V.TRAIN_WORDS if not any(_contains(w.adjective, f) or (w.noun and _contains(w.noun, f)) for f in forms)]
-    idioms = [i for i in V.TRAIN_IDIOMS if not any(_contains(i[0], f) for f in forms)]
+    banned = frozenset(forms)
+    words = [w for w in V.TRAIN_WORDS if not (mentions(w.adjective, banned) or (w.noun and mentions(w.noun, banned)))]
+    idioms = [i for i in V.TRAIN_IDIOMS if not mentions(i[0], banned)]
     corpus = build_corpus(seed, words=words, idioms=idioms, per_word=per_word)
     corpus = [ex for ex in corpus if not any(_contains(ex.text, f) for f in forms)]
+    _assert_no_leak(corpus)
+    return corpus
+
+
+def synonym_words(lexicon, words=None) -> list[Word]:
+    """Training words found through the dictionary: the WordNet synonyms of each training word's
+    glossed sense when it is an adjective ("blue" -> "dispirited"), each with the emotion and intensity of the word it came
+    from. A synonym reached from words of two emotions, already in the vocabulary (WORDS, EXTRA_WORDS,
+    held out or not), or that mentions a held-out form or its stem (lexicon.mentions) is not used.
+    Source: WordNet 3.0 (Princeton University) synsets, as stored in weights/lexicon.safetensors."""
+    from emotalk_cli.text2au.lexicon import mentions
+
+    banned = frozenset(V.held_out_tokens())
+    known = {w.adjective for w in (*V.WORDS, *V.EXTRA_WORDS)} | {p for p, _ in (*V.IDIOMS, *V.EXTRA_IDIOMS)}
+    found: dict[str, list[Word]] = {}
+    for word in V.TRAIN_WORDS if words is None else words:
+        lemma = lexicon.lemma(word.adjective) if " " not in word.adjective else word.adjective
+        senses = lexicon.entries.get(lemma) if lemma else None
+        if not senses or len(senses[0]) < 3 or senses[0][2] != "a" or mentions(word.adjective, banned):
+            continue  # adjective senses only: the synonyms go into "she looks ..." templates
+        for synonym in senses[0][1]:
+            if len(synonym) >= 4 and synonym not in known and not mentions(synonym, banned):
+                found.setdefault(synonym, []).append(word)
+    out = []
+    for synonym, sources in sorted(found.items()):
+        if len({w.emotion for w in sources}) == 1:
+            intensity = sum(w.intensity for w in sources) / len(sources)
+            out.append(Word(synonym, None, sources[0].emotion, round(intensity, 3)))
+    return out
+
+
+def synonym_corpus(words: list[Word], seed: int = 0, per_word: int = 10) -> list[Example]:
+    """Carrier phrases for dictionary-found words (synonym_words): the word with or without an
+    intensity adverb in the single-word templates, and a few negations; checked for held-out forms."""
+    rng = random.Random(seed + 7)
+    out: list[Example] = []
+    for word in words:
+        for _ in range(per_word):
+            text, i = _word_phrase(rng, word)
+            out.append(_example(rng.choice(ADJ_TEMPLATES).format(x=text), ((word.emotion, i, 1.0),)))
+        if word.emotion != "neutral":
+            for _ in range(max(1, per_word // 5)):
+                text, i = _word_phrase(rng, word, p_none=0.8)
+                out.append(_example(rng.choice(V.NEGATIONS).format(x=text), negated(((word.emotion, i, 1.0),))))
+    unique: dict[str, Example] = {}
+    for example in out:
+        unique.setdefault(example.text, example)
+    corpus = list(unique.values())
     _assert_no_leak(corpus)
     return corpus
 

@@ -6,8 +6,20 @@ An emotion word the head never saw in training ("lugubrious") is read through it
 
 The same augmentation is applied to every training phrase (with the glosses of its own words), so
 the head learns to use glosses; at run time `Text2AU.forward_texts` augments each clause before
-tokenizing. The lexicon holds words with an *affective* sense, every adjective and the bodily
-verbs (see scripts/build_lexicon.py); nouns such as "table" or "weather" stay as they are.
+tokenizing. The lexicon holds words with a sense that reads as a feeling, one sense chosen per word
+at build time by the frozen MiniLM's similarity to the training vocabulary of each emotion category
+(see scripts/build_lexicon.py); nouns such as "table" or "weather", and words with only literal
+senses, stay as they are.
+
+Reading a clause (`augment`): multi-word lemmas first ("down in the dumps"), then single words.
+- A word right after a determiner, possessive or "with"/"of"/"in" ("her smile", "with fear") is
+  read as a noun or adjective: its verb senses are skipped (`DETERMINERS`), so the words of an
+  idiom are not glossed by an unrelated verb.
+- A word the lexicon lacks that is "un"/"non" plus a word it has reads "not <word>" ("unworried"
+  -> "not worried", `negated_gloss`), the form the head learned from negated phrases.
+- A definition that negates a quality ("not smiling", "lacking courage", "made less hopeful") is
+  replaced by the sense's synonyms where it has some (`GLOSS_NEGATIONS`, `Lexicon.gloss`): the head
+  reads "not X" as the absence of X's feeling, the wrong reading of a word that means a lack.
 
 Held-out words. Training must never see a held-out word, not even inside another word's gloss:
 `augment(..., banned=forms)` skips every sense whose definition contains a banned form (or a word
@@ -15,11 +27,11 @@ starting with one: "sorrowfully" for "sorrow") and drops banned synonyms. `train
 `vocabulary.held_out_tokens()`; run time and evaluation pass nothing.
 
 File format "emotalk.lexicon" (safetensors, weights/lexicon.safetensors, made by `make weights-lexicon`):
-tensor `data` uint8 [N] = gzip of JSON {"entries": {lemma: [[definition, [synonym, ...]], ...]},
+tensor `data` uint8 [N] = gzip of JSON {"entries": {lemma: [[definition, [synonym, ...], pos], ...]},
 "exceptions": {inflected form: lemma}}; metadata `format`, `version`, `source`, `licence` (the WordNet
 3.0 licence and copyright notice, which must travel with the data), `entries` (count).
 
-Source: WordNet 3.0, Princeton University (Debian package wordnet-base), under the WordNet 3.0
+Sources: WordNet 3.0, Princeton University (Debian package wordnet-base), under the WordNet 3.0
 licence (permissive; redistribution allowed with its copyright notice). Morphology follows
 WordNet's documented detachment rules (morphy(7WN)); the code here is our own.
 """
@@ -45,7 +57,7 @@ VERSION = 1
 DEFAULT_LEXICON = Path(__file__).resolve().parents[3] / "weights" / "lexicon.safetensors"
 MADE_BY = "make weights-lexicon (python scripts/build_lexicon.py --out weights/lexicon.safetensors)"
 
-MAX_DEFINITION_WORDS = 10  # a gloss keeps the start of its first definition
+MAX_DEFINITION_WORDS = 14  # a gloss keeps the start of its definition
 MAX_SYNONYMS = 3  # and at most this many synonyms
 MAX_GLOSSES = 3  # glossed words per clause (the first ones found)
 LONGEST_PHRASE = 4  # words in the longest multi-word lemma looked up ("down in the mouth")
@@ -70,11 +82,18 @@ today now later first end state full filled overcome half mixed same time while 
 """.split())
 
 
+# Words that negate part of a definition: such a definition is replaced by the sense's synonyms (Lexicon.gloss).
+GLOSS_NEGATIONS = frozenset("not no never nor lacking lack without less scarcely hardly free devoid".split())
+
+# Words after which English puts a noun phrase ("her smile", "with fear"): a word right after one is not read as a verb.
+DETERMINERS = frozenset("a an the her his my your their our its one's this that these those every with of in".split())
+
+
 @dataclass(frozen=True)
 class Lexicon:
     """lemma -> senses [(definition, synonyms)], most relevant first; inflected form -> lemma."""
 
-    entries: dict[str, list[list]]  # lemma -> [[definition, [synonym, ...]], ...]
+    entries: dict[str, list[list]]  # lemma -> [[definition, [synonym, ...], pos], ...]; pos "a" "v" "n" "r" (may be absent)
     exceptions: dict[str, str]
 
     def lemma(self, word: str) -> str | None:
@@ -91,18 +110,27 @@ class Lexicon:
                     return base
         return None
 
-    def gloss(self, lemma: str, banned: frozenset[str] = frozenset(), skip_self: str = "") -> str | None:
+    def gloss(self, lemma: str, banned: frozenset[str] = frozenset(), skip_self: str = "",
+              nominal: bool = False) -> str | None:
         """The first sense of `lemma` as 'definition; syn, syn' (None when it has none).
 
+        `nominal`: the word stands where English puts a noun (after "her", "the", "with", ...: "a smile
+        on her face", "trembling with fear"), so a verb sense cannot be meant: the first sense that is
+        not a verb is used, and none when all are verbs (the word is then read as written).
+        A definition that negates ("not smiling", "lacking courage", "made less hopeful":
+        GLOSS_NEGATIONS) gives way to the sense's synonyms when it has some: the head learned "not X"
+        as the absence of X's feeling, which is the wrong reading of a word that *means* a lack.
         `banned` (training only): words of the definition that are, or start with, a banned form
         are deleted, banned synonyms dropped, and the sense is not used when a banned phrase of
-        several words occurs in it or less than two words of its definition remain. Only the first
+        several words occurs in it or less than two words of its definition remain. Only that one
         sense is ever used, as at run time, so a word never stands for another of its meanings.
         """
         senses = self.entries.get(lemma)
+        if nominal and senses:
+            senses = [sense for sense in senses if len(sense) < 3 or sense[2] != "v"]
         if not senses:
             return None
-        definition, synonyms = senses[0]
+        definition, synonyms = senses[0][0], senses[0][1]
         words = definition.split()
         if banned:
             if _mentions_phrase(definition, banned):
@@ -111,6 +139,10 @@ class Lexicon:
             if len(words) < 2:
                 return None
         syns = [s for s in synonyms if s not in (lemma, skip_self) and not (banned and mentions(s, banned))]
+        if syns and any(w.strip(",;:") in GLOSS_NEGATIONS for w in words):
+            # "not smiling", "lacking courage", "made less hopeful": a negated quality the head would
+            # read as a negated feeling ("not happy"); the synonyms say the same thing without one
+            return ", ".join(syns[:MAX_SYNONYMS])
         text = " ".join(words[:MAX_DEFINITION_WORDS])
         if syns:
             text = f"{text}; {', '.join(syns[:MAX_SYNONYMS])}"
@@ -170,6 +202,24 @@ def skip_words() -> frozenset[str]:
     return frozenset(words)
 
 
+NEGATING_PREFIXES = ("un", "non")  # "unworried" = not worried (English derivation; WordNet lists few such words)
+
+
+def negated_gloss(word: str, lexicon: Lexicon, banned: frozenset[str] = frozenset()) -> str | None:
+    """'not worried' for a word the lexicon lacks that is a negating prefix plus a word it has
+    ("unworried", "unfazed"); None otherwise (the remainder must be a known lemma of 4+ letters, so
+    "under" or "uncle" are left alone). The head reads it as it reads "not worried" in a phrase."""
+    if lexicon.lemma(word) is not None:
+        return None
+    for prefix in NEGATING_PREFIXES:
+        rest = word[len(prefix) :].lstrip("-")
+        if word.startswith(prefix) and len(rest) >= 4 and lexicon.lemma(rest) is not None:
+            if banned and mentions(rest, banned):
+                return None
+            return f"not {rest}"
+    return None
+
+
 def pseudo_word(rng: random.Random) -> str:
     """A pronounceable nonsense word ('vorlidous'): stands in for an unseen word during training."""
     onsets = ("b", "bl", "br", "d", "dr", "f", "fl", "g", "gl", "gr", "k", "l", "m", "n", "p", "pl", "pr", "r", "s",
@@ -205,9 +255,15 @@ def augment(text: str, lexicon: Lexicon, skip: frozenset[str] | None = None, ban
                 continue
             key = " ".join(words) if n > 1 else lexicon.lemma(words[0])
             if key and key in lexicon.entries:
-                gloss = lexicon.gloss(key, banned, skip_self=words[-1] if n == 1 else "")
+                nominal = n == 1 and k > 0 and spans[k - 1][2] in DETERMINERS
+                gloss = lexicon.gloss(key, banned, skip_self=words[-1] if n == 1 else "", nominal=nominal)
                 if gloss:
                     found = (n, gloss)
+                    break
+            if n == 1:
+                gloss = negated_gloss(words[0], lexicon, banned)
+                if gloss:
+                    found = (1, gloss)
                     break
         if found is None:
             k += 1

@@ -10,6 +10,11 @@ Held-out split. `HELD_OUT` is fixed here, before any training: a quarter of the 
 words and of the idioms, picked by a hash of the word (`_held_out`), never the anchor words the
 issue names. `corpus.py` drops every phrase that contains a held-out word; `evaluate.py` measures
 category accuracy and intensity order on phrases built from them only.
+
+Training-only vocabulary. `EXTRA_WORDS` and `EXTRA_IDIOMS` (also written for this project) widen
+the training data after the split was fixed; they are not part of WORDS / IDIOMS, so they never
+change HELD_OUT, and `check_extra()` (run by corpus.training_corpus) asserts that none of them is,
+contains or shares a stem with a held-out form. TRAIN_WORDS / TRAIN_IDIOMS include them.
 """
 
 from __future__ import annotations
@@ -404,6 +409,151 @@ NEUTRAL_LINES = (
     "read the manual", "good morning", "this is a sentence", "version 2.0", "speaker one", "hmm",
 )
 
+# Training-only vocabulary, added after the split was fixed: more words and idioms per category, so
+# the head meets more kinds of definitions. These never enter the held-out split (HELD_OUT is computed
+# from WORDS and IDIOMS above only, and is unchanged by them); `check_extra()` asserts that none of them
+# is, contains, or shares a stem with a held-out form (lexicon.mentions), and none repeats a WORDS entry.
+_EXTRA_WORDS: dict[str, list[tuple[str, str, float]]] = {
+    "happiness": [
+        ("enlivened", "", 0.55), ("animated", "animation", 0.6), ("vibrant", "vibrancy", 0.6),
+        ("lively", "liveliness", 0.6), ("spirited", "", 0.6), ("sprightly", "", 0.55), ("frisky", "", 0.55),
+        ("frolicsome", "", 0.65), ("rollicking", "", 0.8), ("hilarious", "hilarity", 0.9), ("enraptured", "", 0.95),
+        ("ebullient", "ebullience", 0.85), ("irrepressible", "", 0.7), ("blissed-out", "", 0.85),
+        ("starry-eyed", "", 0.6), ("good-natured", "good nature", 0.5), ("kindly", "kindness", 0.45),
+        ("tender", "tenderness", 0.4), ("adoring", "adoration", 0.6), ("doting", "", 0.55), ("fond", "fondness", 0.45),
+        ("welcoming", "welcome", 0.5), ("sociable", "sociability", 0.45), ("inspired", "inspiration", 0.6),
+        ("reassured", "reassurance", 0.45), ("confident", "confidence", 0.45), ("victorious", "victory", 0.85),
+        ("celebratory", "celebration", 0.85), ("celebrating", "", 0.85), ("whooping", "", 0.95), 
+        ("chortling", "", 0.8), ("guffawing", "guffaws", 0.95), ("tittering", "", 0.6), ("bright-eyed", "", 0.6),
+        ("peppy", "pep", 0.6), ("entertained", "entertainment", 0.5), ("enthralled", "", 0.7), ("chuffed", "", 0.7),
+        ("delirious with joy", "", 1.0), ("exuberantly happy", "", 0.95), ("grateful and warm", "", 0.5),
+        ("hearty", "heartiness", 0.6), ("sunny-natured", "", 0.55), ("benevolent", "benevolence", 0.4),
+        ("elated-looking", "", 0.9), ("mirth-filled", "", 0.8), ("sweet-natured", "", 0.45), ("loved-up", "", 0.65),
+    ],
+    "sadness": [
+        ("downbeat", "", 0.5), ("low", "", 0.5), ("mourning", "", 0.9), ("sulky", "sulkiness", 0.5), ("sulking", "", 0.5),
+        ("pouting", "pout", 0.45), ("bleak", "bleakness", 0.55), ("funereal", "", 0.7), ("elegiac", "", 0.6),
+        ("lonesome", "", 0.6), ("isolated", "isolation", 0.5), ("alone", "aloneness", 0.45), ("friendless", "", 0.6),
+        ("unloved", "", 0.65), ("neglected", "neglect", 0.55), ("jilted", "", 0.7), ("dumped", "", 0.6),
+        ("aching", "ache", 0.6), ("hurting", "", 0.65), ("broken", "brokenness", 0.85), ("shattered", "", 0.9),
+        ("destroyed", "", 0.9), ("beaten", "", 0.6), ("resigned", "resignation", 0.4), ("suffering", "suffering", 0.75),
+        ("pitiful", "pity", 0.6), ("piteous", "", 0.7), ("sniffling", "sniffles", 0.7), ("snivelling", "", 0.75),
+        ("wailing", "wail", 0.95), ("bawling", "", 1.0), ("whimpering", "whimper", 0.8), ("moist-eyed", "", 0.7),
+        ("misty-eyed", "", 0.65), ("red-eyed", "", 0.7), ("downtrodden", "", 0.6), ("unfulfilled", "", 0.45),
+        ("sullen", "sullenness", 0.5), ("exhausted", "exhaustion", 0.4), ("drained", "", 0.45), ("grim-faced", "", 0.55),
+        ("bleary-eyed", "", 0.5), ("sad-eyed", "", 0.7), ("mourning-clad", "", 0.85),
+        ("wan", "", 0.45), ("pale and sad", "", 0.6), ("despondently quiet", "", 0.6), ("long-faced", "", 0.6),
+    ],
+    "anger": [
+        ("angered", "", 0.75), ("maddened", "", 0.9), ("prickly", "prickliness", 0.45), ("affronted", "affront", 0.6),
+        ("insulted", "insult", 0.6), ("slighted", "slight", 0.5), ("disgruntled", "disgruntlement", 0.5),
+        ("aggrieved", "grievance", 0.55), ("worked up", "", 0.7), ("wound up", "", 0.6), ("riled up", "", 0.7),
+        ("fired up", "", 0.7), ("hot-headed", "", 0.7), ("feisty", "feistiness", 0.55), ("fiery", "", 0.75),
+        ("volcanic", "", 0.9), ("explosive", "", 0.9), ("savage", "savagery", 0.85), ("vicious", "viciousness", 0.85),
+        ("ferocious", "", 0.9), ("violent", "violence", 0.95), ("threatening", "threat", 0.75), ("menacing", "", 0.75),
+        ("snarly", "", 0.7), ("snappish", "", 0.5), ("waspish", "", 0.5), ("peevish", "peevishness", 0.45),
+        ("crotchety", "", 0.45), ("curmudgeonly", "", 0.45), ("disagreeable", "", 0.4), 
+        ("confrontational", "confrontation", 0.65), ("defiant", "defiance", 0.55), ("rebellious", "rebellion", 0.6),
+        ("mutinous", "mutiny", 0.65), ("vindictive", "vindictiveness", 0.75), ("choleric", "choler", 0.65),
+        ("unforgiving", "", 0.5), ("accusing", "accusation", 0.6), ("reproachful", "reproach", 0.5), ("stern", "sternness", 0.45),
+        ("frowning", "frown", 0.5), ("red-faced with anger", "", 0.9), ("fist-clenching", "", 0.8), ("teeth-gritting", "", 0.7),
+        ("thunderous", "", 0.9), ("indignantly red", "", 0.7), ("grim and hostile", "", 0.75), ("wrath-filled", "", 1.0),
+    ],
+    "fear": [
+        ("concerned", "concern", 0.35), ("troubled", "trouble", 0.45), ("unsettled", "", 0.45), ("disturbed", "disturbance", 0.55),
+        ("shaky", "shakiness", 0.6), ("trembly", "", 0.65), ("quavering", "quaver", 0.6), ("shuddering", "shudder", 0.75),
+        ("shivering", "shivers", 0.6), ("aghast", "", 0.9), ("nerve-racked", "", 0.7), ("keyed up", "", 0.5),
+        ("timorous", "", 0.5), ("foreboding", "foreboding", 0.6), ("harried", "", 0.5), ("hounded", "", 0.6),
+        ("besieged", "", 0.65), ("vulnerable", "vulnerability", 0.45), ("defenceless", "", 0.55), ("helpless", "helplessness", 0.6),
+        ("trapped", "", 0.75), ("desperate", "desperation", 0.8), ("nail-biting", "", 0.55), ("sweaty-palmed", "", 0.6),
+        ("hyperventilating", "", 0.85), ("freaking out", "", 0.85), ("spineless", "", 0.55), ("faint with fear", "", 0.9),
+        ("ashen-faced", "", 0.8), ("pale with fear", "", 0.85), ("blood-curdled", "", 0.95), ("hair-raising", "", 0.8),
+        ("scary-looking", "", 0.6), ("fear-ridden", "", 0.85), ("in a state of dread", "", 0.8), ("shrinking", "", 0.6),
+        ("startled and afraid", "", 0.8), ("bolting", "", 0.8), ("fleeing", "flight", 0.85), ("jittering", "", 0.55),
+        ("shell-shocked", "", 0.85), ("threatened-looking", "", 0.65),
+    ],
+    "surprise": [
+        ("gaping", "", 0.85), ("gawping", "", 0.8), ("gawking", "", 0.7), ("unprepared", "", 0.5), ("caught unawares", "", 0.7),
+        ("awestricken", "", 0.9), ("slack-jawed", "", 0.9), ("in shock", "", 0.85), ("jaw-dropping", "", 0.9),
+        ("questioning", "", 0.4), ("inquisitive", "inquisitiveness", 0.35), ("mesmerized", "", 0.7), ("transfixed", "", 0.75),
+        ("riveted", "", 0.6), ("hypnotized", "", 0.6), ("fascinated", "fascination", 0.55), ("eyebrows raised", "", 0.6),
+        ("startled-looking", "", 0.85), ("dazed and amazed", "", 0.8), ("struck with wonder", "", 0.85),
+        ("surprise-struck", "", 0.9), ("astonied", "", 0.9), ("thrown", "", 0.6), ("shook up", "", 0.6),
+        ("wonder-filled", "", 0.8), ("amazement-filled", "", 0.9), ("stupefied-looking", "", 0.9), ("agog with wonder", "", 0.9),
+        ("unbelieving", "unbelief", 0.7), ("taken unawares", "", 0.75), ("caught napping", "", 0.65),
+    ],
+    "disgust": [
+        ("off-putting", "", 0.6), ("unpalatable", "", 0.5), ("inedible", "", 0.5),
+        ("stinking", "stink", 0.75), ("smelly", "smell", 0.6), ("reeking", "reek", 0.75), ("malodorous", "malodour", 0.75),
+        ("mouldy", "mould", 0.65), ("rotting", "", 0.8), ("decaying", "decay", 0.7), ("festering", "", 0.8),
+        ("maggoty", "", 0.85), ("greasy", "grease", 0.5), ("gooey", "goo", 0.45), ("mucky", "muck", 0.55),
+        ("dirty", "dirt", 0.55), ("unclean", "uncleanness", 0.55), ("unsanitary", "", 0.6), ("unhygienic", "", 0.6),
+        ("objectionable", "", 0.55), ("obnoxious", "", 0.6), ("odious", "odium", 0.8), ("execrable", "", 0.8),
+        ("nose-wrinkling", "", 0.6), ("barfing", "", 0.9), ("puking", "puke", 0.9), ("throwing up", "", 0.9),
+        ("stomach-churning", "", 0.85), ("revolted-looking", "", 0.9), ("repellent", "", 0.8), ("noxious", "", 0.7),
+        ("stench-filled", "stench", 0.85), ("germy", "germs", 0.5), ("crusty", "", 0.45), ("scummy", "scum", 0.65),
+        ("sewage-smelling", "sewage", 0.8), ("vomitous", "", 0.9),
+    ],
+    "contempt": [
+        ("snotty", "", 0.55), ("stuck-up", "", 0.55), ("high-and-mighty", "", 0.6), ("lofty", "loftiness", 0.45),
+        ("imperious", "imperiousness", 0.55), ("cynical", "cynicism", 0.45), ("sarcastic", "sarcasm", 0.5),
+        ("snarky", "snark", 0.5), ("eye-rolling", "", 0.55), ("sniggering", "", 0.6), ("snickering", "", 0.6),
+        ("taunting", "taunts", 0.6), ("ridiculing", "ridicule", 0.65), ("uppity", "", 0.5), ("hoity-toity", "", 0.5),
+    ],
+    "neutral": [
+        ("unflustered", "", 0.0), ("unworried", "", 0.0), ("unafraid", "", 0.0), ("unsurprised", "", 0.0),
+        ("undisturbed", "", 0.0), ("unshaken", "", 0.0), ("unflappable", "", 0.0), ("imperturbable", "", 0.0),
+        ("cool-headed", "", 0.0), ("clear-headed", "", 0.0), ("poised", "poise", 0.0), ("motionless", "", 0.0),
+        ("unresponsive", "", 0.0), ("passive", "passivity", 0.0), ("apathetic", "apathy", 0.0), ("disinterested", "", 0.0),
+        ("uninterested", "", 0.0), ("unenthusiastic", "", 0.0), ("lukewarm", "", 0.0), ("nondescript", "", 0.0),
+        ("plain", "", 0.0), ("average", "", 0.0), ("usual", "", 0.0), ("everyday", "", 0.0), ("professional", "", 0.0),
+        ("formal", "formality", 0.0), ("silent", "silence", 0.0), ("hushed", "hush", 0.0), ("contemplative", "contemplation", 0.0),
+        ("reflective", "reflection", 0.0), ("meditative", "meditation", 0.0), ("absorbed", "absorption", 0.0),
+        ("engrossed", "", 0.0), ("concentrating", "concentration", 0.0), ("alert", "alertness", 0.0), ("awake", "", 0.0),
+        ("sleepy", "sleepiness", 0.0), ("drowsy", "drowsiness", 0.0), ("unhurried", "", 0.0), ("leisurely", "", 0.0),
+        ("comfortable", "comfort", 0.0), ("patient", "patience", 0.0), ("tolerant", "tolerance", 0.0),
+        ("accepting", "acceptance", 0.0), ("unmoving", "", 0.0), ("unfeeling", "", 0.0), ("passionless", "", 0.0),
+        ("unagitated-looking", "", 0.0), ("steady-eyed", "", 0.0), ("level", "", 0.0), ("sane", "sanity", 0.0),
+    ],
+}
+EXTRA_IDIOMS: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = tuple(
+    (phrase, ((emotion, value),))
+    for emotion, items in {
+        "happiness": [("on a high", 0.8), ("in a good mood", 0.6), ("like a dog with two tails", 0.85),
+                      ("grinning like a cheshire cat", 0.9), ("happy as a sandboy", 0.75), ("laughing all the way home", 0.8),
+                      ("floating on air", 0.9), ("with a smile on her face", 0.6), ("bursting with joy", 1.0),
+                      ("having a ball", 0.85), ("living the dream", 0.7)],
+        "sadness": [("heart sinking", 0.7), ("with tears in her eyes", 0.8), ("heart aching", 0.75),
+                    ("at rock bottom", 0.85), ("crying into his pillow", 0.9),
+                    ("down and blue", 0.6), ("with a broken heart", 0.95), ("lost the will to smile", 0.7),
+                    ("eyes red from crying", 0.8), ("under a cloud", 0.55), ("in the depths of despair", 1.0)],
+        "anger": [("fuming with anger", 1.0), ("red in the face with anger", 0.9), ("about to blow his top", 0.95),
+                  ("mad as a hornet", 0.9), ("biting her head off", 0.8), ("clenching his fists", 0.75),
+                  ("at boiling point", 0.9), ("breathing fire", 0.9), ("with smoke coming out of his ears", 0.95),
+                  ("spoiling for a fight", 0.8), ("in a foul temper", 0.7), ("ready to snap", 0.7)],
+        "fear": [("heart racing with fear", 0.85), ("trembling in her boots", 0.85), ("scared out of his wits", 1.0),
+                 ("knees knocking", 0.8), ("breaking into a sweat", 0.6), ("afraid to breathe", 0.8),
+                 ("holding her breath in fear", 0.75), ("blood running cold", 0.9), ("jumping at shadows", 0.6),
+                 ("a deer in the headlights", 0.8), ("with her heart in her throat", 0.85), ("on a knife edge", 0.55)],
+        "surprise": [("eyes wide open", 0.7), ("couldn't believe his ears", 0.85), ("out of the blue", 0.6),
+                     ("stopped in her tracks", 0.75), ("mouth agape", 0.9), ("did not see that coming", 0.8),
+                     ("eyebrows up to her hairline", 0.9), ("lost for words", 0.8), ("knocked off her feet", 0.85),
+                     ("caught flat-footed", 0.7)],
+        "disgust": [("makes me want to gag", 0.85), ("nose wrinkled in disgust", 0.7), ("recoiling from the smell", 0.85),
+                    ("wants to vomit", 0.9), ("lip curled in disgust", 0.75), ("can't stomach it", 0.75),
+                    ("turned green at the sight", 0.85), ("pinching her nose", 0.7), ("gagging on the smell", 0.9),
+                    ("what a disgusting mess", 0.85)],
+        "contempt": [("looking down on everyone", 0.6), ("with a sneer", 0.7), ("a scornful little laugh", 0.65)],
+        "neutral": [("keeping a level head", 0.0), ("showing nothing", 0.0), ("a face like a mask", 0.0),
+                    ("without a flicker of feeling", 0.0), ("as still as a pond", 0.0), ("business as usual", 0.0)],
+    }.items()
+    for phrase, value in items
+)
+EXTRA_WORDS: tuple[Word, ...] = tuple(
+    Word(adj, noun or None, emotion, value) for emotion, items in _EXTRA_WORDS.items() for adj, noun, value in items
+)
+
+
 # Words the issue names: always in training, never held out.
 ANCHORS = frozenset({
     "happy", "sad", "angry", "afraid", "scared", "surprised", "disgusted", "calm", "neutral", "furious",
@@ -423,13 +573,30 @@ WORDS: tuple[Word, ...] = tuple(
 HELD_OUT: frozenset[str] = frozenset(
     [w.adjective for w in WORDS if _held_out(w.adjective)] + [p for p, _ in IDIOMS if _held_out(p)]
 )
-TRAIN_WORDS = tuple(w for w in WORDS if w.adjective not in HELD_OUT)
 TEST_WORDS = tuple(w for w in WORDS if w.adjective in HELD_OUT)
-TRAIN_IDIOMS = tuple(i for i in IDIOMS if i[0] not in HELD_OUT)
 TEST_IDIOMS = tuple(i for i in IDIOMS if i[0] in HELD_OUT)
+# training: the rest of WORDS / IDIOMS, then the training-only extras (never held out, see EXTRA_WORDS)
+TRAIN_WORDS = tuple(w for w in WORDS if w.adjective not in HELD_OUT) + EXTRA_WORDS
+TRAIN_IDIOMS = tuple(i for i in IDIOMS if i[0] not in HELD_OUT) + EXTRA_IDIOMS
 
 
 def held_out_tokens() -> set[str]:
     """Every surface form of held-out entries (adjective, noun, idiom) for leak checks."""
     forms = {w.adjective for w in TEST_WORDS} | {w.noun for w in TEST_WORDS if w.noun}
     return forms | {p for p, _ in TEST_IDIOMS}
+
+
+def check_extra() -> None:
+    """The training-only extras never touch the held-out split: no extra word, noun or idiom is, contains,
+    or shares a stem with a held-out form (lexicon.mentions), and none repeats a WORDS / IDIOMS entry."""
+    from emotalk_cli.text2au.lexicon import mentions
+
+    banned = frozenset(held_out_tokens())
+    texts = [w.adjective for w in EXTRA_WORDS] + [w.noun for w in EXTRA_WORDS if w.noun] + [p for p, _ in EXTRA_IDIOMS]
+    leaks = [t for t in texts if mentions(t, banned)]
+    if leaks:
+        raise AssertionError(f"training-only extras mention held-out forms: {leaks}")
+    known = {w.adjective for w in WORDS} | {p for p, _ in IDIOMS}
+    repeats = [w.adjective for w in EXTRA_WORDS if w.adjective in known] + [p for p, _ in EXTRA_IDIOMS if p in known]
+    if repeats:
+        raise AssertionError(f"training-only extras repeat vocabulary entries: {repeats}")

@@ -1,0 +1,47 @@
+"""The held-out split and the training-only vocabulary: the split is pinned, and the extras never touch it."""
+
+import hashlib
+
+from emotalk_cli.text2au import vocabulary as V
+
+
+def test_held_out_split_is_pinned():
+    """The held-out split is the one fixed before any training (WORDS and IDIOMS hashed by crc32)."""
+    digest = hashlib.sha256("\n".join(sorted(V.HELD_OUT)).encode()).hexdigest()
+    assert (len(V.HELD_OUT), len(V.TEST_WORDS), len(V.TEST_IDIOMS)) == (175, 141, 34)
+    assert digest == "d3d3f6ebfb88029355937788c024de196a757c59db3f1cba05d487ff3d75569a"
+
+
+def test_training_only_extras_stay_out_of_the_split():
+    V.check_extra()  # no extra word, noun or idiom mentions a held-out form or repeats an entry
+    held = {w.adjective for w in V.TEST_WORDS}
+    assert not held & {w.adjective for w in V.TRAIN_WORDS}
+    assert not {p for p, _ in V.TEST_IDIOMS} & {p for p, _ in V.TRAIN_IDIOMS}
+    assert set(V.EXTRA_WORDS) <= set(V.TRAIN_WORDS) and not set(V.EXTRA_WORDS) & set(V.WORDS)
+    for word in V.EXTRA_WORDS:
+        assert word.emotion in V.CATEGORIES and 0.0 <= word.intensity <= 1.0
+        assert (word.intensity == 0.0) == (word.emotion == "neutral"), word
+
+
+def test_dictionary_synonyms_inherit_the_label_and_skip_held_out_forms(tmp_path):
+    from emotalk_cli.text2au import corpus as C
+    from emotalk_cli.text2au import lexicon as L
+    from emotalk_cli.text2au.vocabulary import Word
+
+    held = V.TEST_WORDS[0].adjective  # a held-out word listed as a synonym must never become a training word
+    entries = {
+        "gloomy": [["depressingly dark", ["dim", "somber", "blue-grey", held], "a"]],
+        "snarl": [["utter in an angry tone", ["growl"], "v"]],  # verb senses give no adjective synonyms
+        "sunny": [["bright and cheerful", ["dim", "bright"], "a"]],  # "dim" comes from two emotions: dropped
+    }
+    path = tmp_path / "lexicon.safetensors"
+    L.save_lexicon(path, entries, {}, source="test", licence="test")
+    lex = L.load_lexicon(path)
+    words = [Word("gloomy", None, "sadness", 0.6), Word("snarl", None, "anger", 0.8), Word("sunny", None, "happiness", 0.55)]
+    found = {w.adjective: w for w in C.synonym_words(lex, words)}
+    assert set(found) == {"blue-grey", "bright"}
+    assert found["blue-grey"].emotion == "sadness" and found["blue-grey"].intensity == 0.6
+    assert found["bright"].emotion == "happiness"
+    phrases = C.synonym_corpus(list(found.values()), per_word=4)
+    assert phrases and all(held not in e.text for e in phrases)
+    assert any(e.text.startswith("not") or "not " in e.text for e in phrases)
