@@ -23,18 +23,15 @@ One JSON object per line on stdout, a summary with the goals on stderr. Timings 
 and its load: each line carries the load average and the cores, and the child's CPU seconds (user +
 system, reaped children included), which a busy machine distorts less than the wall clock.
 
-Measured here (2026-11-24, the shipped weights/motion.safetensors of 18:32; 2 cores shared with a
-training run and other jobs, load average 5-11, so times are upper bounds; two full runs, code of
-commit 1a44830 (19:42-20:14) and of 64b31de (20:24-20:39)):
-- motion only: peak RSS 684 / 679 MB for 1 min, 1399 / 1406 MB for 60 min: +12.1 / +12.3 MB per audio
-  minute against 5.2 MB of the clip's own arrays. Sampling adds nothing measurable; the growth is the
-  16 kHz waveform held whole plus its transient copies (load_audio concatenates its blocks;
-  audio_features copies it in nan_to_num and three pads: +114 MB over the 77 MB wave for 20 min).
-  60 min took 67 / 89 s wall (44 CPU-s);
-- video at 64 px: 902 / 861 MB for 0.2 min, 901 / 920 MB for 1 min (347-434 s wall, 187-221 CPU-s):
-  flat within the run-to-run spread of about +-30 MB;
-- 10 s at 512x512: 38.9 s wall, 27.4 CPU-s at load 5.5; 127.7 s, 64.3 CPU-s at load 8.4 (goal <= 10 s:
-  not met on this CPU); motion sampling 0.28-0.65 s inside animate, 0.15-0.19 s in process.
+Measured here (2026-11-24, session 3, the shipped weights/motion.safetensors; one of the 2 cores busy
+with a text2au training run, load average 2-3, so times are upper bounds):
+- motion only: peak RSS 695 MB for 1 min, 710 MB for 60 min: +0.26 MB per audio minute (the clip's own
+  arrays are 1.32 MB a minute; before streaming and chunking it was +12 MB a minute, 1400 MB for 60 min).
+  60 min took 94 s wall, 94 CPU-s;
+- video at 64 px: 787 MB for 0.2 min, 768 MB for 10 min (580 s wall, 581 CPU-s): flat;
+- 10 s at 512x512, machine otherwise idle (23:37): 8.96 / 9.30 / 9.14 s wall (goal <= 10 s), 15.1-15.8 CPU-s;
+  animate's own clock 7.2-7.6 s (the rest is Python and torch starting); motion sampling 0.24 s. With one
+  core busy elsewhere it was 15.2 s (numba on 1 thread, device.numba_threads_for_idle_cores), 21 s before.
 """
 
 from __future__ import annotations
