@@ -23,7 +23,8 @@ Beside every read-out the motion's own rise of the same channels (`motion_rise`,
 the avatar for) tells a weak model from an avatar/renderer that does not show it.
 
 Measured (2026-11-24, the shipped weights/motion.safetensors of 18:32; examples/hello.wav, 4.24 s,
-512 px, every 2nd frame of the core: 45 frames a clip, a face found in all; ~200-300 s on 2 busy cores).
+512 px, every 2nd frame of the core: 45 frames a clip, a face found in all; ~200-300 s on 2 busy cores, 22 s
+on 2 idle cores since the numba posing of session 3, with the same 6 of 8).
 Rise of the expected read-out over neutral, facs / text2au prompts (seed noise 0.001-0.006), and the
 motion's own rise of the same channels (facs):
   avatar of 20:08 (working tree at 8a8b52a): 6 of 8 move the right way
