@@ -104,13 +104,13 @@ def read_clip(model, avatar, wave, prompt, options, size: int, stride: int, core
 
 def evaluate(weights: Path | None, avatar_path: Path | None, audio: Path, sources: list[str], size: int, stride: int,
              seed: int, strength: float, backend: str, quiet: bool = False, lip_strength: float | None = None) -> dict:
-    from emotalk_cli.audio.features import FeatureConfig, frame_count, load_audio
+    from emotalk_cli.audio.features import frame_count, load_audio
     from emotalk_cli.avatar import load_avatar
     from emotalk_cli.motion.denoiser import load_model
-    from emotalk_cli.motion.generate import GenerateOptions, default_lip_strength
+    from emotalk_cli.motion.generate import GenerateOptions, default_lip_strength, feature_config
 
     model = load_model(weights)
-    feature = FeatureConfig(**model.config.feature) if model.config.feature else FeatureConfig()
+    feature = feature_config(model)
     avatar = load_avatar(avatar_path)
     wave = load_audio(audio, feature.sample_rate)
     seconds = wave.shape[0] / feature.sample_rate

@@ -180,14 +180,14 @@ def reference_tracks(phones: list[tuple[str, float, float]], fps: float, num_fra
 
 def evaluate(weights: Path | None, steps: int, seed: int, limit: int | None = None, quiet: bool = False,
              lip_strength: float | None = None) -> dict:
-    from emotalk_cli.audio.features import FeatureConfig, load_audio
+    from emotalk_cli.audio.features import load_audio
     from emotalk_cli.motion.denoiser import load_model
     from emotalk_cli.motion.evaluate import _corr, best_lag, bilabial_closures
-    from emotalk_cli.motion.generate import GenerateOptions, default_lip_strength, generate_motion
+    from emotalk_cli.motion.generate import GenerateOptions, default_lip_strength, feature_config, generate_motion
     from emotalk_cli.motion.layers import speech_energy
 
     model = load_model(weights)
-    feature = FeatureConfig(**model.config.feature) if model.config.feature else FeatureConfig()
+    feature = feature_config(model)
     fps = feature.fps
     options = replace(GenerateOptions(), steps=steps, seed=seed,
                       lip_strength=default_lip_strength(model) if lip_strength is None else lip_strength)

@@ -31,6 +31,13 @@ def small(tmp_path):
     return path
 
 
+def lexicon_of(tmp_path, entries: dict) -> "L.Lexicon":
+    """A lexicon file written with `entries` (no exceptions) and read back."""
+    path = tmp_path / "lexicon.safetensors"
+    L.save_lexicon(path, entries, {}, source="test", licence="test")
+    return L.load_lexicon(path)
+
+
 def test_file_describes_itself_and_round_trips(small):
     from safetensors import safe_open
 
@@ -131,15 +138,13 @@ def test_glossed_training_corpus_has_no_held_out_form():
 def test_a_word_after_a_determiner_is_not_read_as_a_verb(tmp_path):
     """'her smile' / 'with fear' take a noun: verb senses are skipped there, and a word with verb
     senses only is then read as written."""
-    path = tmp_path / "lexicon.safetensors"
     entries = {
         "fear": [["be afraid or feel anxious", [], "v"], ["an emotion felt in anticipation of danger", ["fearfulness"], "n"]],
         "box": [["put into a box", ["package"], "v"]],
         "old": [["of long duration", [], "a"]],
         "sadden": [["make unhappy", []]],  # senses written without a part of speech still work
     }
-    L.save_lexicon(path, entries, {}, source="test", licence="test")
-    lex = L.load_lexicon(path)
+    lex = lexicon_of(tmp_path, entries)
     assert L.augment("i fear it", lex) == "i fear (be afraid or feel anxious) it"
     assert L.augment("trembling with fear", lex) == "trembling with fear (an emotion felt in anticipation of danger; fearfulness)"
     assert L.augment("box it", lex) == "box (put into a box; package) it"
@@ -149,10 +154,8 @@ def test_a_word_after_a_determiner_is_not_read_as_a_verb(tmp_path):
 
 
 def test_gloss_keeps_definitions_up_to_the_word_limit(tmp_path):
-    path = tmp_path / "lexicon.safetensors"
     words = [f"w{k}" for k in range(L.MAX_DEFINITION_WORDS + 5)]
-    L.save_lexicon(path, {"wordy": [[" ".join(words), ["verbose"], "a"]]}, {}, source="test", licence="test")
-    gloss = L.load_lexicon(path).gloss("wordy")
+    gloss = lexicon_of(tmp_path, {"wordy": [[" ".join(words), ["verbose"], "a"]]}).gloss("wordy")
     assert gloss == " ".join(words[: L.MAX_DEFINITION_WORDS]) + "; verbose"
 
 
@@ -217,11 +220,9 @@ def test_affect_scores_rank_feelings_above_literal_senses():
 def test_unknown_negated_words_read_as_not(tmp_path):
     """'unworried' (not in the lexicon) reads 'not worried'; known words, and words that only look
     prefixed ('under', 'uncle'), are left to the lexicon."""
-    path = tmp_path / "lexicon.safetensors"
     entries = {"worried": [["afflicted with or marked by anxious uneasiness", [], "a"]], "unhappy": [["experiencing sadness", [], "a"]],
                "der": [["a made-up word", [], "a"]], "cle": [["another made-up word", [], "a"]]}
-    L.save_lexicon(path, entries, {}, source="test", licence="test")
-    lex = L.load_lexicon(path)
+    lex = lexicon_of(tmp_path, entries)
     assert L.augment("she looks unworried", lex) == "she looks unworried (not worried)"
     assert L.augment("unhappy", lex) == "unhappy (experiencing sadness)"
     assert L.augment("under the uncle", lex) == "under the uncle"
@@ -231,11 +232,9 @@ def test_unknown_negated_words_read_as_not(tmp_path):
 def test_negating_definitions_give_way_to_synonyms(tmp_path):
     """'lacking fear' would read like the negated phrase 'not afraid'; the synonyms say what the word
     means. Without synonyms the definition stays."""
-    path = tmp_path / "lexicon.safetensors"
     entries = {"fearless": [["oblivious of dangers or lacking fear", ["brave", "bold"], "a"]],
                "unamused": [["not amused", [], "a"]], "jolly": [["bright and pleasant", ["sunny"], "a"]]}
-    L.save_lexicon(path, entries, {}, source="test", licence="test")
-    lex = L.load_lexicon(path)
+    lex = lexicon_of(tmp_path, entries)
     assert L.augment("fearless", lex) == "fearless (brave, bold)"
     assert L.augment("unamused", lex) == "unamused (not amused)"
     assert L.augment("jolly", lex) == "jolly (bright and pleasant; sunny)"

@@ -60,8 +60,8 @@ def idle_cores(sample_seconds: float = 0.05) -> float | None:
     second = read()
     if second is None or second[1] <= first[1]:
         return None
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return (second[0] - first[0]) / (second[1] - first[1]) * (os.cpu_count() or cores)
+    # /proc/stat's first line sums over every core of the machine
+    return (second[0] - first[0]) / (second[1] - first[1]) * (os.cpu_count() or 1)
 
 
 @contextlib.contextmanager

@@ -186,9 +186,9 @@ def _full_scale_power(config: FeatureConfig) -> float:
     return float(mel[:, 5:-5].sum(0).mean() / config.n_mels)
 
 
-def _log_mel_power(wave: Tensor, config: FeatureConfig, block_frames: int = 3000) -> Tensor:
+def _log_mel_power(wave: Tensor, config: FeatureConfig) -> Tensor:
     """[N] -> natural-log mel power [n_mels, M], M = N // hop + 1, frame j centred at sample j * hop
-    (zero padding at the ends); computed in blocks of mel frames to keep memory flat."""
+    (zero padding at the ends), in one block: for short signals (the 0 dB reference)."""
     half = config.n_fft // 2
     padded = torch.nn.functional.pad(wave.float(), (half, half))
     return _log_mel_block(padded, wave.shape[0] // config.hop_length + 1, config)

@@ -38,10 +38,9 @@ import numpy as np
 import torch
 
 from emotalk_cli import facs
-from emotalk_cli.audio.features import FeatureConfig
 from emotalk_cli.errors import EmotalkError
 from emotalk_cli.motion.denoiser import load_model
-from emotalk_cli.motion.generate import GenerateOptions, default_lip_strength, generate_motion
+from emotalk_cli.motion.generate import GenerateOptions, default_lip_strength, feature_config, generate_motion
 from emotalk_cli.motion.train import load_corpus
 from emotalk_cli.motion.visemes import VISEME_INDEX, lip_aperture
 
@@ -93,7 +92,7 @@ def evaluate(weights: Path | None, corpus: Path, limit: int, options: GenerateOp
     """The figures above as a dict; lip_strength None uses the weights file's recorded default."""
     model = load_model(weights)
     options = replace(options, lip_strength=default_lip_strength(model) if lip_strength is None else lip_strength)
-    feature = FeatureConfig(**model.config.feature) if model.config.feature else FeatureConfig()
+    feature = feature_config(model)
     utterances = load_corpus(corpus, "eval", feature, limit=limit, keep_audio=True)
     upper = [facs.AU_INDEX[n] for n in facs.UPPER_FACE_AUS if n not in ("AU43", "AU45")]
     upper_all = [facs.AU_INDEX[n] for n in facs.UPPER_FACE_AUS]
