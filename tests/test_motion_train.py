@@ -118,3 +118,33 @@ def test_training_with_spectral_augment_runs(tmp_path, corpus):
     options = TrainOptions(minutes=0.05, batch=4, spec_augment=0.5, spec_mask=0.5)
     meta = train(corpus, out, options, MotionModelConfig(width=32, layers=1, heads=2, window=16), None, tmp_path / "c.ckpt")
     assert out.exists() and meta["options"]["spec_augment"] == 0.5 and meta["steps"] > 0
+
+
+def test_speech_onsets():
+    from emotalk_cli.motion.train import speech_onsets
+
+    assert speech_onsets(torch.tensor([3, 0, 0, 1, 2, 0, 0, 5, 5]), 0).tolist() == [0, 3, 7]
+    assert speech_onsets(torch.tensor([0, 0, 0]), 0).tolist() == []
+
+
+def test_word_clips_start_just_before_an_onset():
+    from emotalk_cli.motion.train import WORD_CLIP_FRAMES, Utterance, random_batch
+    from emotalk_cli.motion.visemes import VISEME_INDEX
+
+    sil, speech = VISEME_INDEX["sil"], VISEME_INDEX["aa"]
+    T = 200
+    viseme = torch.full((T,), sil)
+    viseme[50:90], viseme[120:170] = speech, speech  # two spoken stretches after silences
+    frame = torch.arange(T, dtype=torch.float32)
+    u = Utterance(audio=frame[:, None].expand(T, 4).clone(), motion=frame[:, None].expand(T, 60).clone(),
+                  au=torch.zeros(T, 24), mouth=torch.zeros(T, 52), viseme=viseme, record={})
+    audio, motion, au, pad = random_batch([u], torch.tensor([T]), 64, 64, torch.Generator().manual_seed(0), p_word_clip=1.0)
+    starts = audio[:, 0, 0]
+    lengths = (~pad).sum(1)
+    # every window starts 0-2 frames before an onset, lasts a word clip, and audio and motion stay aligned
+    assert all(any(0 <= onset - s <= 2 for onset in (50, 120)) for s in starts.tolist())
+    assert ((lengths >= WORD_CLIP_FRAMES[0]) & (lengths <= WORD_CLIP_FRAMES[1])).all()
+    assert torch.equal(audio[:, :, 0][~pad], motion[:, :, 0][~pad])
+    # off by default: ordinary windows fill the whole window
+    audio, motion, au, pad = random_batch([u], torch.tensor([T]), 16, 64, torch.Generator().manual_seed(0))
+    assert not pad.any()
