@@ -98,6 +98,8 @@ eval-motion: setup
 eval-motion-real: setup
 	bash scripts/eval_data.sh >&2
 	$(PY) evals/eval_motion_real.py --weights weights/motion.safetensors
+	test -f build/corpus/index.json || $(MAKE) corpus
+	$(PY) evals/eval_reference.py --weights weights/motion.safetensors --corpus build/corpus
 
 # Emotion through the pixels: joy/anger/surprise/sadness animated, rendered, read back by MediaPipe.
 eval-emotion: setup

@@ -14,7 +14,7 @@ from emotalk_cli.motion import layers, tts
 from emotalk_cli.motion.augment import AugmentConfig, augment, change_speed, pitch_shift
 
 FPS = 25.0
-have_tts = all(tts.available_engines().values())
+have_tts = tts.available_engines()["flite"] and tts.available_engines()["espeak"]  # what `make corpus` uses by default
 
 
 def test_envelope_rises_holds_falls():
@@ -122,6 +122,17 @@ def test_speed_and_pitch():
     assert shifted.shape == wave.shape and abs(semitones - 2.0) < 0.2
     peak = torch.fft.rfft(shifted).abs().argmax().item() / 2.0  # Hz: 2 s of audio
     assert abs(peak - 200 * 2 ** (semitones / 12)) < 3
+
+
+def test_english_engine_shares():
+    from emotalk_cli.motion.corpus import FLITE_SHARE, english_engine
+
+    draws = np.linspace(0, 1, 1000, endpoint=False)
+    # no festival share: the draw decides flite or espeak-ng exactly as before festival existed
+    assert [english_engine(u, "train") for u in draws] == ["flite" if u < FLITE_SHARE else "espeak" for u in draws]
+    picks = [english_engine(u, "train", 0.2) for u in draws]
+    assert picks.count("festival") == 200 and abs(picks.count("flite") - 400) <= 1 and abs(picks.count("espeak") - 400) <= 1
+    assert "festival" not in [english_engine(u, "eval", 0.2) for u in draws]  # no held-out festival voice
 
 
 @pytest.mark.skipif(not have_tts, reason="flite or libespeak-ng not installed")

@@ -148,3 +148,11 @@ def test_word_clips_start_just_before_an_onset():
     # off by default: ordinary windows fill the whole window
     audio, motion, au, pad = random_batch([u], torch.tensor([T]), 16, 64, torch.Generator().manual_seed(0))
     assert not pad.any()
+
+
+def test_extra_corpus_joins_the_training_set(tmp_path, corpus):
+    out = tmp_path / "m.safetensors"
+    options = TrainOptions(minutes=0.01, batch=4, warmup=2)
+    meta = train(corpus, out, options, MotionModelConfig(width=32, layers=1, heads=2, window=16), None,
+                 tmp_path / "c.ckpt", extra_corpora=(corpus,))
+    assert meta["train_utterances"] == 12 and meta["extra_corpora"] == [str(corpus)]

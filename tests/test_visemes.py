@@ -13,6 +13,7 @@ from emotalk_cli.motion.visemes import VISEMES, lip_aperture, mouth_track, phone
 
 needs_flite = pytest.mark.skipif(shutil.which("flite") is None, reason="flite not installed")
 needs_espeak = pytest.mark.skipif(not tts.available_engines()["espeak"], reason="libespeak-ng not installed")
+needs_festival = pytest.mark.skipif(shutil.which("festival") is None, reason="festival not installed (make corpus installs it)")
 
 FPS = 25.0
 
@@ -43,6 +44,20 @@ def test_flite_rate_changes_duration():
     slow = tts.speak("Hello there, my friend.", "flite:slt", rate=0.7)
     fast = tts.speak("Hello there, my friend.", "flite:slt", rate=1.4)
     assert slow.duration > 1.5 * fast.duration
+
+
+@needs_festival
+@pytest.mark.parametrize("voice", ["festival:ked", "festival:slt"])
+def test_festival_timings_monotone_and_cover_audio(voice):
+    speech = tts.speak('Bob said "map" to the park\'s keeper.', voice)  # quotes reach Scheme escaped
+    assert speech.alphabet == "arpabet"
+    _check_timings(speech)
+    names = [p for p, _, _ in speech.phones]
+    assert names[0] == "pau" and "b" in names and "m" in names
+    assert all(phone_visemes(p, "arpabet") for p in names)
+    slow = tts.speak("Hello there, my friend.", voice, rate=0.7)
+    fast = tts.speak("Hello there, my friend.", voice, rate=1.4)
+    assert slow.duration > 1.3 * fast.duration
 
 
 @needs_espeak
@@ -77,6 +92,8 @@ def test_unknown_voice_raises():
         tts.speak("hello", "nosuch:voice")
     with pytest.raises(tts.TTSError):
         tts.speak("hello", "flite:nobody")
+    with pytest.raises(tts.TTSError):
+        tts.speak("hello", "festival:nobody")
 
 
 def test_phone_to_viseme_tables():

@@ -3,7 +3,8 @@
     python -m emotalk_cli.motion.corpus --out build/corpus --sentences 2000 --seed 0
 
 Each utterance: a sentence from a small per-language grammar (en de fr es it pt nl pl), spoken by a
-voice of flite (English) or espeak-ng (every language, many variants) at a random rate and pitch;
+voice of flite (English), espeak-ng (every language, many variants) or, when asked for with
+`--festival-share`, festival (English: a third speaker, ked, besides flite's) at a random rate and pitch;
 train utterances get speed perturbation (timings scaled to match) and audio augmentation
 (`augment.py`), eval utterances stay clean. From the phone timings: the coarticulated viseme mouth
 track (`visemes.py`, the lip-sync reference), an EMFACS emotion AU layer with onset/apex/offset,
@@ -275,6 +276,7 @@ LANGUAGE_WEIGHTS: dict[str, float] = {"en": 0.34, **{lang: 0.66 / 7 for lang in 
 
 
 FLITE_SHARE = 0.5  # of English utterances, spoken by flite (more natural than espeak-ng's formant voices)
+FESTIVAL_TRAIN: tuple[str, ...] = ("ked", "kal", "slt")  # festival voices (training only; ked is a speaker no other engine has)
 
 
 def voices_for(language: str, split: str, engine: str | None = None) -> list[str]:
@@ -283,6 +285,8 @@ def voices_for(language: str, split: str, engine: str | None = None) -> list[str
     flite = FLITE_TRAIN if split == "train" else FLITE_EVAL
     variants = ESPEAK_TRAIN_VARIANTS if split == "train" else ESPEAK_EVAL_VARIANTS
     voices = [f"flite:{v}" for v in flite] if language == "en" and engine in (None, "flite") else []
+    if language == "en" and split == "train" and engine == "festival":  # asked for by name only (festival_share)
+        voices += [f"festival:{v}" for v in FESTIVAL_TRAIN]
     if engine in (None, "espeak"):
         for base in ESPEAK_LANGUAGE_VOICES[language]:
             voices += [f"espeak:{base}+{v}" if v else f"espeak:{base}" for v in variants]
@@ -303,6 +307,16 @@ class CorpusConfig:
     speed: tuple[float, float] = (0.9, 1.1)
     articulation: tuple[float, float] = (0.75, 1.25)  # JALI jaw / lip sliders per utterance
     augment_eval: bool = False  # eval audio stays clean (the held-out voices are the test)
+    festival_share: float = 0.0  # of English training utterances, spoken by festival (needs festival installed)
+
+
+def english_engine(u: float, split: str, festival_share: float = 0.0) -> str:
+    """The TTS engine of an English utterance from a uniform draw u in [0, 1): festival for the first
+    `festival_share` (training only), then flite and espeak-ng in FLITE_SHARE proportions."""
+    share = festival_share if split == "train" else 0.0
+    if u < share:
+        return "festival"
+    return "flite" if u < share + (1.0 - share) * FLITE_SHARE else "espeak"
 
 
 def make_utterance(job: tuple[int, int, CorpusConfig, tuple[str, ...]]) -> dict:
@@ -312,7 +326,7 @@ def make_utterance(job: tuple[int, int, CorpusConfig, tuple[str, ...]]) -> dict:
     split = "eval" if rng.random() < config.eval_fraction else "train"
     weights = np.array([LANGUAGE_WEIGHTS[lang] for lang in languages])
     language = str(languages[int(rng.choice(len(languages), p=weights / weights.sum()))])
-    engine = "flite" if language == "en" and rng.random() < FLITE_SHARE else "espeak"
+    engine = english_engine(float(rng.random()), split, config.festival_share) if language == "en" else "espeak"
     voice = str(rng.choice(voices_for(language, split, engine)))
     text = sentence(language, rng)
     rate = float(rng.uniform(*config.speech_rate))
@@ -493,7 +507,8 @@ def build_corpus(
     index = {
         "format": SHARD_FORMAT, "version": SHARD_VERSION, "command": command, "seed": seed, "sentences": sentences,
         "fps": config.fps, "sample_rate": config.sample_rate, "languages": list(languages),
-        "train_voices": sorted({v for lang in languages for v in voices_for(lang, "train")}),
+        "train_voices": sorted({v for lang in languages for v in voices_for(lang, "train")}
+                               | ({f"festival:{v}" for v in FESTIVAL_TRAIN} if config.festival_share > 0 and "en" in languages else set())),
         "eval_voices": sorted({v for lang in languages for v in voices_for(lang, "eval")}),
         "utterances": counts, "seconds": {k: round(v, 1) for k, v in seconds.items()},
         "elapsed_s": round(elapsed, 1), "utterances_per_minute": round(sentences / max(elapsed, 1e-9) * 60, 1),
@@ -516,11 +531,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--eval-fraction", type=float, default=defaults.eval_fraction,
                         help=f"share spoken by the held-out voices (default {defaults.eval_fraction})")
     parser.add_argument("--fps", type=float, default=defaults.fps, help=f"motion frame rate (default {defaults.fps:g})")
+    parser.add_argument("--festival-share", type=float, default=defaults.festival_share,
+                        help="share of English training utterances spoken by festival's voices (default 0)")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     args = parser.parse_args(argv)
     if args.sentences < 1 or args.workers < 1 or args.shard_size < 1:
         parser.error("--sentences, --workers and --shard-size must be at least 1")
-    config = replace(defaults, eval_fraction=args.eval_fraction, fps=args.fps)
+    if not 0.0 <= args.festival_share <= 1.0:
+        parser.error("--festival-share must be in [0, 1]")
+    config = replace(defaults, eval_fraction=args.eval_fraction, fps=args.fps, festival_share=args.festival_share)
     command = "python -m emotalk_cli.motion.corpus " + " ".join(sys.argv[1:] if argv is None else argv)
     try:
         index = build_corpus(args.out, args.sentences, args.seed, args.workers, args.shard_size,

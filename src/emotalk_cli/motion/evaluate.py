@@ -11,6 +11,9 @@ Figures (printed as one JSON object on stdout, a summary on stderr):
   (goal >= 0.8);
 - aperture_ratio: std of the generated lip aperture over the reference's (pooled over utterances):
   ~1 moves as much as the reference, below 1 mumbles, above 1 exaggerates (guidance raises it);
+- lip_corr_by_voice: lip_corr per held-out voice ({voice: [r, utterances]}): the espeak-ng f4
+  variant shares its synthesiser with the training voices, flite's rms is the one natural (diphone)
+  speaker held out, and the harder test of the two;
 - offset_frames: the lag (frames, + = generated late) maximising the cross-correlation of
   generated and reference aperture over all utterances (goal |offset| <= 1);
 - au_mae_upper: mean |AU read-out (facs.arkit_to_au) - prompt| over the upper-face AUs the prompt
@@ -97,7 +100,7 @@ def evaluate(weights: Path | None, corpus: Path, limit: int, options: GenerateOp
     upper = [facs.AU_INDEX[n] for n in facs.UPPER_FACE_AUS if n not in ("AU43", "AU45")]
     upper_all = [facs.AU_INDEX[n] for n in facs.UPPER_FACE_AUS]
     ramp = int(round(options.prompt_ramp * feature.fps))
-    corrs, pairs, err, err_all, err_ref, err_ref_all = [], [], [], [], [], []
+    corrs, voices, pairs, err, err_all, err_ref, err_ref_all = [], [], [], [], [], [], []
     closed = total = closed_ref = total_ref = 0
     for i, u in enumerate(utterances):
         T = u.motion.shape[0]
@@ -105,6 +108,7 @@ def evaluate(weights: Path | None, corpus: Path, limit: int, options: GenerateOp
         gen = lip_aperture(neutral["arkit"].numpy())
         ref = lip_aperture(u.mouth.numpy())
         corrs.append(_corr(gen, ref))
+        voices.append(u.record.get("voice", "?"))
         pairs.append((gen, ref))
         c, t = bilabial_closures(gen, u.viseme.numpy())
         closed, total = closed + c, total + t
@@ -131,6 +135,8 @@ def evaluate(weights: Path | None, corpus: Path, limit: int, options: GenerateOp
     return {
         "utterances": len(utterances),
         "lip_corr": round(float(np.nanmean(corrs)), 3),
+        "lip_corr_by_voice": {v: [round(float(np.nanmean([c for c, w in zip(corrs, voices) if w == v])), 3),
+                                  voices.count(v)] for v in sorted(set(voices))},
         "bilabial_closure": round(closed / max(total, 1), 3),
         "bilabial_closure_ref": round(closed_ref / max(total_ref, 1), 3),
         "bilabial_segments": total,
@@ -174,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
           f"(lip strength {result['lip_strength']:g}), offset {result['offset_frames']} frames "
           f"(goal |.| <= 1); upper-face AU MAE {result['au_mae_upper']} (goal <= 0.1; corpus motion "
           f"{result['au_mae_upper_ref']}); 10 s sampled in {result['seconds_10s']} s (goal <= 2)", file=sys.stderr)
+    print("lip sync r by held-out voice: " + ", ".join(f"{v} {r} ({n} utterances)" for v, (r, n) in result["lip_corr_by_voice"].items()),
+          file=sys.stderr)
     return 0
 
 

@@ -219,12 +219,16 @@ class TrainOptions:
 
 
 def train(corpus: Path, out: Path, options: TrainOptions, config: MotionModelConfig, resume: Path | None,
-          checkpoint: Path, command: str = "", eval_limit: int = 64) -> dict:
+          checkpoint: Path, command: str = "", eval_limit: int = 64, extra_corpora: tuple[Path, ...] = ()) -> dict:
+    """Train (or resume) within options.minutes; `extra_corpora` add their train utterances (their eval
+    split, if any, is not used: the held-out voices are `corpus`'s)."""
     torch.set_num_threads(options.threads)
     torch.manual_seed(options.seed)
     feature = FeatureConfig(**config.feature) if config.feature else FeatureConfig()
     started = time.monotonic()
     train_set = load_corpus(corpus, "train", feature)
+    for extra in extra_corpora:
+        train_set += load_corpus(extra, "train", feature)
     eval_set = load_corpus(corpus, "eval", feature, limit=eval_limit)
     log(f"corpus: {len(train_set)} train / {len(eval_set)} eval utterances, "
         f"{sum(u.motion.shape[0] for u in train_set) / feature.fps / 60:.1f} min of train speech, "
@@ -340,6 +344,7 @@ def train(corpus: Path, out: Path, options: TrainOptions, config: MotionModelCon
     minutes = total_minutes + (time.monotonic() - run_start) / 60
     _checkpoint(checkpoint, model, ema, opt, step, history, minutes, config, mean, std, critic, critic_opt)
     meta = {"command": command, "steps": step, "minutes": round(minutes, 1), "corpus": str(corpus),
+            "extra_corpora": [str(c) for c in extra_corpora],
             "train_utterances": len(train_set), "options": asdict(options), "history": history[-40:],
             "lip_strength": options.lip_strength}
     save_model(out, ema, meta)
@@ -366,6 +371,8 @@ def main(argv: list[str] | None = None) -> int:
     d, c = TrainOptions(), MotionModelConfig()
     parser = argparse.ArgumentParser(prog="python -m emotalk_cli.motion.train", description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", type=Path, required=True, help="corpus folder (python -m emotalk_cli.motion.corpus)")
+    parser.add_argument("--extra-corpus", type=Path, action="append", default=[],
+                        help="another corpus folder whose train utterances join the training set (repeatable)")
     parser.add_argument("--out", type=Path, required=True, help="weights file to write (.safetensors)")
     parser.add_argument("--minutes", type=float, default=d.minutes, help=f"wall-clock budget (default {d.minutes:g})")
     parser.add_argument("--resume", type=Path, default=None, help="continue from a checkpoint")
@@ -395,7 +402,8 @@ def main(argv: list[str] | None = None) -> int:
     config = replace(c, width=args.width, layers=args.layers, window=args.window)
     command = "python -m emotalk_cli.motion.train " + " ".join(sys.argv[1:] if argv is None else argv)
     try:
-        train(args.corpus, args.out, options, config, args.resume, args.checkpoint, command)
+        train(args.corpus, args.out, options, config, args.resume, args.checkpoint, command,
+              extra_corpora=tuple(args.extra_corpus))
     except EmotalkError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
