@@ -14,12 +14,12 @@ figure is best read against the model's r(model, pocketsphinx) here. Per voice: 
 f4 variant (IPA phones, mapped to ARPAbet visemes only in the aligned reference) and flite's rms (a
 natural diphone speaker, ARPAbet on both sides).
 
-Measured (2026-11-25, the shipped weights, 20 steps, seed = index, 1 thread, 27 s): 71 English
-held-out utterances, of which 11 (all espeak-ng f4, ordinary dictionary sentences) fail at
-pocketsphinx's phone-level alignment and are left out; on the other 60: r(exact, pocketsphinx) 0.881
-(rms 0.949, en+f4 0.790, en-us+f4 0.768); r(model, exact) 0.676 (rms 0.627); r(model, pocketsphinx)
-0.582 (rms 0.564). The model's 0.637 on real speech (eval_motion_real) is above its 0.582 on
-held-out TTS voices scored the same way.
+Measured (2026-11-25, the shipped weights, 20 steps, seed = index, 1 thread): 71 English held-out
+utterances, of which 11 (all espeak-ng f4, ordinary dictionary sentences) fail at pocketsphinx's
+phone-level alignment and are left out; on the other 60: r(exact, pocketsphinx) 0.881 (rms 0.949,
+en+f4 0.790, en-us+f4 0.768). With animate's 4 lip samples: r(model, exact) 0.712 (rms 0.665),
+r(model, pocketsphinx) 0.602 (rms 0.596); the model's 0.673 on real speech (eval_motion_real) is
+above that 0.602. With one sample: 0.676 (rms 0.627) and 0.582 (rms 0.564), against 0.637 on real speech.
 """
 
 from __future__ import annotations

@@ -138,6 +138,7 @@ def test_unusable_audio_is_one_line_error(tmp_path, files):
     (["--motion-only"], "--motion-out"),
     (["--strength", "-1"], "--strength"),
     (["--lip-strength", "9"], "--lip-strength"),
+    (["--lip-samples", "0"], "--lip-samples"),
 ])
 def test_usage_errors(tmp_path, files, args, message):
     audio = wav(tmp_path / "a.wav")

@@ -242,6 +242,26 @@ def test_calm_ends_still_head_and_no_blinks():
     assert motion["arkit"][:, blink].abs().max() == 0
 
 
+def test_lip_samples_take_the_median_mouth_and_keep_the_rest_of_the_first_sample():
+    from emotalk_cli.motion.generate import LIP_SEED_STRIDE, SPEECH_CHANNELS
+
+    model = tiny_model()
+    wave = torch.from_numpy(speechy(1.5))
+    prompt = torch.zeros(facs.NUM_AUS)
+    singles = [generate_motion(model, wave, prompt, GenerateOptions(steps=3, seed=5 + k * LIP_SEED_STRIDE, lip_samples=1))
+               for k in range(3)]
+    merged = generate_motion(model, wave, prompt, GenerateOptions(steps=3, seed=5, lip_samples=3))
+    # slow, obviously right: the per-frame, per-channel middle of three values, by sorting
+    expected = torch.stack([m["arkit"][:, SPEECH_CHANNELS] for m in singles]).sort(dim=0).values[1]
+    assert torch.allclose(merged["arkit"][:, SPEECH_CHANNELS], expected)
+    rest = torch.ones(52, dtype=torch.bool)
+    rest[SPEECH_CHANNELS] = False
+    assert torch.equal(merged["arkit"][:, rest], singles[0]["arkit"][:, rest])  # blinks, brows: the first sample
+    assert all(torch.equal(merged[k], singles[0][k]) for k in ("head_rotation", "head_translation", "gaze"))
+    with pytest.raises(ValueError, match="lip_samples"):
+        generate_motion(model, wave, prompt, GenerateOptions(steps=3, lip_samples=0))
+
+
 def test_steps_are_capped():
     with pytest.raises(ValueError, match="steps"):
         generate_motion(tiny_model(), torch.zeros(RATE), torch.zeros(facs.NUM_AUS), GenerateOptions(steps=26))

@@ -40,6 +40,8 @@ from emotalk_cli.cli.common import fail, parse_assignments, progress, refuse_exi
 from emotalk_cli.errors import EmotalkError
 
 MAX_STEPS = 25  # the sampler's ceiling (motion.generate.MAX_STEPS)
+LIP_SAMPLES = 4  # motion.generate.GenerateOptions.lip_samples
+MAX_LIP_SAMPLES = 16
 
 
 def animate(
@@ -54,6 +56,7 @@ def animate(
     lip_strength: Optional[float] = typer.Option(None, "--lip-strength", help="How strongly the lips follow the speech (guidance scale on the audio, 0..5) [default: the motion model's]."),
     seed: int = typer.Option(0, "--seed", help="Random seed: same inputs and seed give the same motion."),
     steps: int = typer.Option(20, "--steps", help=f"Sampler steps (1..{MAX_STEPS})."),
+    lip_samples: int = typer.Option(LIP_SAMPLES, "--lip-samples", help=f"Mouth = median of this many samples (1..{MAX_LIP_SAMPLES}; 1 is fastest)."),
     head_motion: float = typer.Option(1.0, "--head-motion", help="Scale of head motion (0 keeps the head still)."),
     blinks: bool = typer.Option(True, "--blinks/--no-blinks", help="Natural blinks."),
     motion_out: Optional[Path] = typer.Option(None, "--motion-out", help="Also write the motion (emotalk.motion .safetensors)."),
@@ -70,6 +73,8 @@ def animate(
         raise fail(f"{' and '.join(sources)} both set the emotion: give only one", code=2)
     if not 1 <= steps <= MAX_STEPS:
         raise fail(f"--steps {steps} is out of range: use 1 to {MAX_STEPS}", code=2)
+    if not 1 <= lip_samples <= MAX_LIP_SAMPLES:
+        raise fail(f"--lip-samples {lip_samples} is out of range: use 1 to {MAX_LIP_SAMPLES}", code=2)
     if not 0.0 <= strength <= 5.0:
         raise fail(f"--strength {strength} is out of range: use 0 to 5", code=2)
     if lip_strength is not None and not 0.0 <= lip_strength <= 5.0:
@@ -81,12 +86,12 @@ def animate(
     if motion_only and output is not None:
         raise fail("--motion-only writes no video: drop -o, or drop --motion-only", code=2)
     with reported_errors():
-        _animate(audio, emotion, au, au_track, output, avatar, weights, strength, lip_strength, seed, steps, head_motion, blinks,
-                 motion_out, csv, motion_only, size, backend, device, force, quiet)
+        _animate(audio, emotion, au, au_track, output, avatar, weights, strength, lip_strength, seed, steps, lip_samples,
+                 head_motion, blinks, motion_out, csv, motion_only, size, backend, device, force, quiet)
 
 
-def _animate(audio, emotion, au, au_track, output, avatar, weights, strength, lip_strength, seed, steps, head_motion, blinks,
-             motion_out, csv, motion_only, size, backend, device, force, quiet) -> None:
+def _animate(audio, emotion, au, au_track, output, avatar, weights, strength, lip_strength, seed, steps, lip_samples,
+             head_motion, blinks, motion_out, csv, motion_only, size, backend, device, force, quiet) -> None:
     import torch
 
     from emotalk_cli import artifacts, facs
@@ -118,17 +123,17 @@ def _animate(audio, emotion, au, au_track, output, avatar, weights, strength, li
     if lip_strength is None:
         lip_strength = default_lip_strength(model)
     options = GenerateOptions(steps=steps, strength=strength, lip_strength=lip_strength, seed=seed,
-                              head_motion=head_motion, blinks=blinks)
+                              head_motion=head_motion, blinks=blinks, lip_samples=lip_samples)
     sample_started = time.perf_counter()
     with progress(quiet) as bar:
         passes = len(chunk_spans(num_frames, options.chunk, options.chunk_overlap))  # a minute of audio each
-        task = bar.add_task("sampling motion", total=steps * passes, unit="steps")
+        task = bar.add_task("sampling motion", total=steps * passes * lip_samples, unit="steps")
         motion = generate_motion_from_features(model, features, prompt, options,
                                                callback=lambda info: bar.advance(task))
     sample_seconds = time.perf_counter() - sample_started
 
     meta = {"command": "animate", "audio": audio.name, "fps": fps, "arkit_names": list(facs.ARKIT_NAMES),
-            "emotion": emotion, "au": au, "au_track": au_track, "strength": strength, "lip_strength": lip_strength, "seed": seed, "steps": steps,
+            "emotion": emotion, "au": au, "au_track": au_track, "strength": strength, "lip_strength": lip_strength, "seed": seed, "steps": steps, "lip_samples": lip_samples,
             "head_motion": head_motion, "blinks": blinks,
             "weights": Path(weights).name if weights else "motion.safetensors"}
     if motion_out is not None:

@@ -28,7 +28,7 @@ head motion and gaze differ per seed and the same seed repeats exactly.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import torch
@@ -59,6 +59,7 @@ class GenerateOptions:
     max_batch: int = 16  # windows per model call (bounds memory)
     chunk: int = 1500  # frames sampled together (60 s at 25 fps); longer clips go chunk by chunk
     chunk_overlap: int = 32  # frames each chunk continues from the previous one (inpainted)
+    lip_samples: int = 4  # the speech channels are the median of this many samples (seeds seed, seed + LIP_SEED_STRIDE, ...)
     threads: int | None = 1  # torch threads while sampling (1: the model is small, and extra threads
     #                          spin-wait badly on a busy CPU); None leaves torch's setting alone
 
@@ -180,6 +181,11 @@ def generate_motion(
     return generate_motion_from_features(model, audio_features(wave, num_frames, feature), au, options, callback)
 
 
+#: The speech channels (jawForward ... mouthUpperUpRight in facs.ARKIT_NAMES), which lip_samples averages.
+SPEECH_CHANNELS = slice(facs.ARKIT_INDEX["jawForward"], facs.ARKIT_INDEX["mouthUpperUpRight"] + 1)
+LIP_SEED_STRIDE = 1_000_003  # seed offset of each extra lip sample (far from seed + 1, the next clip's seed)
+
+
 @torch.no_grad()
 def generate_motion_from_features(
     model: MotionModel,
@@ -189,7 +195,28 @@ def generate_motion_from_features(
     callback: Callable[[dict], None] | None = None,
 ) -> dict[str, Tensor]:
     """generate_motion on features already computed (animate streams them from the file, so the wave
-    is never held whole): the same motion for the same features."""
+    is never held whole): the same motion for the same features.
+
+    With options.lip_samples = n > 1 the clip is sampled n times and its speech channels
+    become the per-frame median of the n samples (the mouth is what the audio decides, so what varies
+    between samples there is noise); blinks, brows, head and gaze stay those of the first sample, so
+    the face stays as lively. The first sample is the one lip_samples = 1 gives."""
+    if options.lip_samples < 1:
+        raise ValueError(f"lip_samples must be at least 1, got {options.lip_samples}")
+    seeds = [int(options.seed) + k * LIP_SEED_STRIDE for k in range(options.lip_samples)]
+    motions = [_sample_motions(model, audio, au, options, [seed], callback)[0] for seed in seeds]  # one at a
+    # time: on a CPU a batch of all the samples runs slower than the samples one after another
+    motion = motions[0]
+    if len(motions) > 1:  # the median keeps a closure most samples make, where a mean would soften it
+        speech = torch.stack([m["arkit"][:, SPEECH_CHANNELS] for m in motions])
+        motion["arkit"][:, SPEECH_CHANNELS] = speech.quantile(0.5, dim=0)
+    return motion
+
+
+def _sample_motions(model: MotionModel, audio: Tensor, au: Tensor, options: GenerateOptions, seeds: list[int],
+                    callback: Callable[[dict], None] | None) -> list[dict[str, Tensor]]:
+    """One sample of the clip's motion per seed, sampled together as a batch [len(seeds), T, D] (each
+    sample's starting noise from its own seed, so a sample does not depend on the others)."""
     config = model.config
     feature = feature_config(model)
     if audio.dim() != 2 or audio.shape[1] != feature.dim:
@@ -207,17 +234,18 @@ def generate_motion_from_features(
     if au.shape != (T, facs.NUM_AUS):
         raise ValueError(f"AU prompt must be [{T}, {facs.NUM_AUS}], got {tuple(au.shape)}")
     device = next(model.parameters()).device
-    audio = audio.to(device)[None]
-    prompt = (au.float() * edge_envelope(T, options.prompt_ramp * feature.fps)[:, None]).to(device)[None]
+    S = len(seeds)
+    audio = audio.to(device)[None].expand(S, -1, -1)
+    prompt = (au.float() * edge_envelope(T, options.prompt_ramp * feature.fps)[:, None]).to(device)[None].expand(S, -1, -1)
 
     # guidance inside each window (linear, so the same as guiding the whole clip): its extra passes
     # then cost memory per window batch, not per clip
     guided = WindowedDenoiser(CFGDenoiser(model, options.strength, options.lip_strength), config.window,
                               min(options.overlap, config.window - 1), options.max_batch)
     rest = model.normalise(torch.zeros(config.motion_dim, device=device))  # the calm face in model space
-    generator = torch.Generator().manual_seed(int(options.seed))
+    generators = [torch.Generator().manual_seed(seed) for seed in seeds]
     sigmas = sigmas_karras(options.steps, config.sigma_min, config.sigma_max).to(device)
-    x = torch.empty(1, T, config.motion_dim, device=device)  # the clip in model space, filled chunk by chunk
+    x = torch.empty(S, T, config.motion_dim, device=device)  # the clips in model space, filled chunk by chunk
     threads = torch.get_num_threads()
     if options.threads is not None and device.type == "cpu":
         torch.set_num_threads(options.threads)
@@ -227,32 +255,35 @@ def generate_motion_from_features(
             # clip's ends, and where a chunk overlaps the previous one, that chunk's result
             n = stop - start
             known = torch.zeros(n, dtype=torch.bool, device=device)
-            target = rest.expand(1, n, -1).clone()
+            target = rest.expand(S, n, -1).clone()
             if start == 0:
                 known[0] = True
             else:
                 lead = min(options.chunk_overlap, n)
                 known[:lead] = True
-                target[0, :lead] = x[0, start : start + lead]
+                target[:, :lead] = x[:, start : start + lead]
             if stop == T:
                 known[-1] = True
 
             def denoiser(xc: Tensor, sigma: Tensor, known=known, target=target, **kwargs) -> Tensor:
                 return torch.where(known[None, :, None], target, guided(xc, sigma, **kwargs))
 
-            noise = torch.randn(1, n, config.motion_dim, generator=generator).to(device) * sigmas[0]
+            noise = torch.cat([torch.randn(1, n, config.motion_dim, generator=g) for g in generators]).to(device) * sigmas[0]
             cond = {"audio": audio[:, start:stop], "au": prompt[:, start:stop]}
             x[:, start:stop] = SAMPLERS[options.sampler](denoiser, noise, sigmas, cond, callback=callback)
     finally:
         torch.set_num_threads(threads)
-    raw = model.denormalise(x[0]).cpu()
-    raw = raw * edge_envelope(T, options.calm_frames)[:, None]  # rest is all zeros
-    raw[:, ROTATION] *= options.head_motion
-    raw[:, TRANSLATION] *= options.head_motion
-    motion = unpack_motion(raw)
-    if not options.blinks:
-        prompted = facs.au_to_arkit(prompt[0].cpu())
-        for name in ("eyeBlinkLeft", "eyeBlinkRight"):
-            i = facs.ARKIT_INDEX[name]
-            motion["arkit"][:, i] = torch.minimum(motion["arkit"][:, i], prompted[:, i])
-    return motion
+    prompted = facs.au_to_arkit(prompt[0].cpu()) if not options.blinks else None
+    motions = []
+    for sample in x:
+        raw = model.denormalise(sample).cpu()
+        raw = raw * edge_envelope(T, options.calm_frames)[:, None]  # rest is all zeros
+        raw[:, ROTATION] *= options.head_motion
+        raw[:, TRANSLATION] *= options.head_motion
+        motion = unpack_motion(raw)
+        if prompted is not None:
+            for name in ("eyeBlinkLeft", "eyeBlinkRight"):
+                i = facs.ARKIT_INDEX[name]
+                motion["arkit"][:, i] = torch.minimum(motion["arkit"][:, i], prompted[:, i])
+        motions.append(motion)
+    return motions
