@@ -262,6 +262,14 @@ def test_lip_samples_take_the_median_mouth_and_keep_the_rest_of_the_first_sample
         generate_motion(model, wave, prompt, GenerateOptions(steps=3, lip_samples=0))
 
 
+def test_median_of_samples_matches_quantile():
+    from emotalk_cli.motion.generate import median_of_samples
+
+    for n in (1, 2, 3, 4, 5):
+        x = torch.randn(n, 7, 3)
+        assert torch.allclose(median_of_samples(x), x.quantile(0.5, dim=0))
+
+
 def test_steps_are_capped():
     with pytest.raises(ValueError, match="steps"):
         generate_motion(tiny_model(), torch.zeros(RATE), torch.zeros(facs.NUM_AUS), GenerateOptions(steps=26))

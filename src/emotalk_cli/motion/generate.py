@@ -204,13 +204,22 @@ def generate_motion_from_features(
     if options.lip_samples < 1:
         raise ValueError(f"lip_samples must be at least 1, got {options.lip_samples}")
     seeds = [int(options.seed) + k * LIP_SEED_STRIDE for k in range(options.lip_samples)]
-    motions = [_sample_motions(model, audio, au, options, [seed], callback)[0] for seed in seeds]  # one at a
-    # time: on a CPU a batch of all the samples runs slower than the samples one after another
-    motion = motions[0]
-    if len(motions) > 1:  # the median keeps a closure most samples make, where a mean would soften it
-        speech = torch.stack([m["arkit"][:, SPEECH_CHANNELS] for m in motions])
-        motion["arkit"][:, SPEECH_CHANNELS] = speech.quantile(0.5, dim=0)
+    # one sample at a time (on a CPU a batch of them all runs slower), keeping only the extra samples' speech channels
+    motion = _sample_motions(model, audio, au, options, seeds[:1], callback)[0]
+    if len(seeds) > 1:  # the median keeps a closure most samples make, where a mean would soften it
+        speech = [motion["arkit"][:, SPEECH_CHANNELS]]
+        speech += [_sample_motions(model, audio, au, options, [seed], callback)[0]["arkit"][:, SPEECH_CHANNELS]
+                   for seed in seeds[1:]]
+        motion["arkit"][:, SPEECH_CHANNELS] = median_of_samples(torch.stack(speech))
     return motion
+
+
+def median_of_samples(samples: Tensor) -> Tensor:
+    """Per-element median over the first axis: [n, ...] -> [...] (the mean of the two middle values
+    for even n). By sorting, which has no size limit (torch.quantile refuses inputs over 16M values)."""
+    ordered = samples.sort(dim=0).values
+    n = samples.shape[0]
+    return ordered[n // 2] if n % 2 else 0.5 * (ordered[n // 2 - 1] + ordered[n // 2])
 
 
 def _sample_motions(model: MotionModel, audio: Tensor, au: Tensor, options: GenerateOptions, seeds: list[int],
