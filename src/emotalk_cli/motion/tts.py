@@ -43,6 +43,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -137,17 +138,18 @@ def _speak_flite(text: str, name: str, rate: float, pitch: float | None) -> Spee
             raise TTSError(f"flite failed on {text!r}: {result.stderr.strip() or result.returncode}")
         samples, sample_rate = soundfile.read(wav, dtype="float32", always_2d=True)
     samples = samples.mean(axis=1)
+    ends = [(phone, float(end)) for phone, sep, end in (token.rpartition(":") for token in result.stdout.split()) if sep]
+    return Speech(samples, int(sample_rate), _phones_from_ends(ends, len(samples) / sample_rate), f"flite:{name}", "arpabet")
+
+
+def _phones_from_ends(ends: list[tuple[str, float]], duration: float) -> list[Phone]:
+    """(phone, end s) in order, as flite and festival print them -> contiguous phones over [0, duration]."""
     phones: list[Phone] = []
     start = 0.0
-    for token in result.stdout.split():
-        phone, sep, end_text = token.rpartition(":")
-        if not sep:
-            continue
-        end = float(end_text)
+    for phone, end in ends:
         phones.append((phone, start, end))
         start = end
-    phones = _regularise(phones, len(samples) / sample_rate)
-    return Speech(samples, int(sample_rate), phones, f"flite:{name}", "arpabet")
+    return _regularise(phones, duration)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -197,20 +199,9 @@ def _speak_festival(text: str, name: str, rate: float) -> Speech:
             raise TTSError(f"festival failed on {text!r} with voice {name} ({detail}); is {package} installed?")
         samples, sample_rate = soundfile.read(wav, dtype="float32", always_2d=True)
     samples = samples.mean(axis=1)
-    phones: list[Phone] = []
-    start = 0.0
-    for line in result.stdout.splitlines():
-        parts = line.split()
-        if len(parts) != 2:
-            continue
-        try:
-            end = float(parts[1])
-        except ValueError:
-            continue
-        phones.append((parts[0], start, end))
-        start = end
-    phones = _regularise(phones, len(samples) / sample_rate)
-    return Speech(samples, int(sample_rate), phones, f"festival:{name}", "arpabet")
+    ends = [(parts[0], float(parts[1])) for parts in map(str.split, result.stdout.splitlines())
+            if len(parts) == 2 and re.fullmatch(r"[0-9.]+", parts[1])]
+    return Speech(samples, int(sample_rate), _phones_from_ends(ends, len(samples) / sample_rate), f"festival:{name}", "arpabet")
 
 
 # ---------------------------------------------------------------------------------------------
