@@ -242,15 +242,17 @@ def test_calm_ends_still_head_and_no_blinks():
     assert motion["arkit"][:, blink].abs().max() == 0
 
 
-def test_lip_samples_take_the_median_mouth_and_keep_the_rest_of_the_first_sample():
+@pytest.mark.parametrize("chunk", [1500, 16])  # one chunk, and several (the median is taken chunk by chunk)
+def test_lip_samples_take_the_median_mouth_and_keep_the_rest_of_the_first_sample(chunk):
     from emotalk_cli.motion.generate import LIP_SEED_STRIDE, SPEECH_CHANNELS
 
     model = tiny_model()
     wave = torch.from_numpy(speechy(1.5))
     prompt = torch.zeros(facs.NUM_AUS)
-    singles = [generate_motion(model, wave, prompt, GenerateOptions(steps=3, seed=5 + k * LIP_SEED_STRIDE, lip_samples=1))
+    options = GenerateOptions(steps=3, seed=5, chunk=chunk, chunk_overlap=4)
+    singles = [generate_motion(model, wave, prompt, replace(options, seed=5 + k * LIP_SEED_STRIDE, lip_samples=1))
                for k in range(3)]
-    merged = generate_motion(model, wave, prompt, GenerateOptions(steps=3, seed=5, lip_samples=3))
+    merged = generate_motion(model, wave, prompt, replace(options, lip_samples=3))
     # slow, obviously right: the per-frame, per-channel middle of three values, by sorting
     expected = torch.stack([m["arkit"][:, SPEECH_CHANNELS] for m in singles]).sort(dim=0).values[1]
     assert torch.allclose(merged["arkit"][:, SPEECH_CHANNELS], expected)

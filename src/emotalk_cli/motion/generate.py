@@ -207,16 +207,19 @@ def generate_motion_from_features(
     # one sample at a time (on a CPU a batch of them all runs slower), keeping only the extra samples' speech channels
     motion = _sample_motions(model, audio, au, options, seeds[:1], callback)[0]
     if len(seeds) > 1:  # the median keeps a closure most samples make, where a mean would soften it
-        speech = [motion["arkit"][:, SPEECH_CHANNELS]]
-        speech += [_sample_motions(model, audio, au, options, [seed], callback)[0]["arkit"][:, SPEECH_CHANNELS]
-                   for seed in seeds[1:]]
-        motion["arkit"][:, SPEECH_CHANNELS] = median_of_samples(torch.stack(speech))
+        T = motion["arkit"].shape[0]
+        speech = torch.empty(len(seeds), T, SPEECH_CHANNELS.stop - SPEECH_CHANNELS.start)
+        speech[0] = motion["arkit"][:, SPEECH_CHANNELS]
+        for k, seed in enumerate(seeds[1:], start=1):  # a copy of the channels, so the sample's other arrays go
+            speech[k] = _sample_motions(model, audio, au, options, [seed], callback)[0]["arkit"][:, SPEECH_CHANNELS]
+        for start in range(0, T, options.chunk):  # a chunk at a time: the sort's temporaries stay small
+            motion["arkit"][start : start + options.chunk, SPEECH_CHANNELS] = median_of_samples(speech[:, start : start + options.chunk])
     return motion
 
 
 def median_of_samples(samples: Tensor) -> Tensor:
     """Per-element median over the first axis: [n, ...] -> [...] (the mean of the two middle values
-    for even n). By sorting, which has no size limit (torch.quantile refuses inputs over 16M values)."""
+    for even n), by sorting."""
     ordered = samples.sort(dim=0).values
     n = samples.shape[0]
     return ordered[n // 2] if n % 2 else 0.5 * (ordered[n // 2 - 1] + ordered[n // 2])
