@@ -28,7 +28,7 @@ head motion and gaze differ per seed and the same seed repeats exactly.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Callable
 
 import torch
@@ -181,7 +181,7 @@ def generate_motion(
     return generate_motion_from_features(model, audio_features(wave, num_frames, feature), au, options, callback)
 
 
-#: The speech channels (jawForward ... mouthUpperUpRight in facs.ARKIT_NAMES), which lip_samples averages.
+#: The speech channels (jawForward ... mouthUpperUpRight in facs.ARKIT_NAMES), of which lip_samples takes the median.
 SPEECH_CHANNELS = slice(facs.ARKIT_INDEX["jawForward"], facs.ARKIT_INDEX["mouthUpperUpRight"] + 1)
 LIP_SEED_STRIDE = 1_000_003  # seed offset of each extra lip sample (far from seed + 1, the next clip's seed)
 
@@ -204,14 +204,14 @@ def generate_motion_from_features(
     if options.lip_samples < 1:
         raise ValueError(f"lip_samples must be at least 1, got {options.lip_samples}")
     seeds = [int(options.seed) + k * LIP_SEED_STRIDE for k in range(options.lip_samples)]
-    # one sample at a time (on a CPU a batch of them all runs slower), keeping only the extra samples' speech channels
-    motion = _sample_motions(model, audio, au, options, seeds[:1], callback)[0]
+    # one sample at a time (on a CPU a batch of them all ran slower), keeping only the extra samples' speech channels
+    motion = _sample_motion(model, audio, au, options, seeds[0], callback)
     if len(seeds) > 1:  # the median keeps a closure most samples make, where a mean would soften it
         T = motion["arkit"].shape[0]
         speech = torch.empty(len(seeds), T, SPEECH_CHANNELS.stop - SPEECH_CHANNELS.start)
         speech[0] = motion["arkit"][:, SPEECH_CHANNELS]
         for k, seed in enumerate(seeds[1:], start=1):  # a copy of the channels, so the sample's other arrays go
-            speech[k] = _sample_motions(model, audio, au, options, [seed], callback)[0]["arkit"][:, SPEECH_CHANNELS]
+            speech[k] = _sample_motion(model, audio, au, options, seed, callback)["arkit"][:, SPEECH_CHANNELS]
         for start in range(0, T, options.chunk):  # a chunk at a time: the sort's temporaries stay small
             motion["arkit"][start : start + options.chunk, SPEECH_CHANNELS] = median_of_samples(speech[:, start : start + options.chunk])
     return motion
@@ -225,10 +225,9 @@ def median_of_samples(samples: Tensor) -> Tensor:
     return ordered[n // 2] if n % 2 else 0.5 * (ordered[n // 2 - 1] + ordered[n // 2])
 
 
-def _sample_motions(model: MotionModel, audio: Tensor, au: Tensor, options: GenerateOptions, seeds: list[int],
-                    callback: Callable[[dict], None] | None) -> list[dict[str, Tensor]]:
-    """One sample of the clip's motion per seed, sampled together as a batch [len(seeds), T, D] (each
-    sample's starting noise from its own seed, so a sample does not depend on the others)."""
+def _sample_motion(model: MotionModel, audio: Tensor, au: Tensor, options: GenerateOptions, seed: int,
+                   callback: Callable[[dict], None] | None) -> dict[str, Tensor]:
+    """One sample of the clip's motion, its starting noise from `seed` (options.seed is not read)."""
     config = model.config
     feature = feature_config(model)
     if audio.dim() != 2 or audio.shape[1] != feature.dim:
@@ -246,18 +245,17 @@ def _sample_motions(model: MotionModel, audio: Tensor, au: Tensor, options: Gene
     if au.shape != (T, facs.NUM_AUS):
         raise ValueError(f"AU prompt must be [{T}, {facs.NUM_AUS}], got {tuple(au.shape)}")
     device = next(model.parameters()).device
-    S = len(seeds)
-    audio = audio.to(device)[None].expand(S, -1, -1)
-    prompt = (au.float() * edge_envelope(T, options.prompt_ramp * feature.fps)[:, None]).to(device)[None].expand(S, -1, -1)
+    audio = audio.to(device)[None]
+    prompt = (au.float() * edge_envelope(T, options.prompt_ramp * feature.fps)[:, None]).to(device)[None]
 
     # guidance inside each window (linear, so the same as guiding the whole clip): its extra passes
     # then cost memory per window batch, not per clip
     guided = WindowedDenoiser(CFGDenoiser(model, options.strength, options.lip_strength), config.window,
                               min(options.overlap, config.window - 1), options.max_batch)
     rest = model.normalise(torch.zeros(config.motion_dim, device=device))  # the calm face in model space
-    generators = [torch.Generator().manual_seed(seed) for seed in seeds]
+    generator = torch.Generator().manual_seed(int(seed))
     sigmas = sigmas_karras(options.steps, config.sigma_min, config.sigma_max).to(device)
-    x = torch.empty(S, T, config.motion_dim, device=device)  # the clips in model space, filled chunk by chunk
+    x = torch.empty(1, T, config.motion_dim, device=device)  # the clip in model space, filled chunk by chunk
     threads = torch.get_num_threads()
     if options.threads is not None and device.type == "cpu":
         torch.set_num_threads(options.threads)
@@ -267,35 +265,32 @@ def _sample_motions(model: MotionModel, audio: Tensor, au: Tensor, options: Gene
             # clip's ends, and where a chunk overlaps the previous one, that chunk's result
             n = stop - start
             known = torch.zeros(n, dtype=torch.bool, device=device)
-            target = rest.expand(S, n, -1).clone()
+            target = rest.expand(1, n, -1).clone()
             if start == 0:
                 known[0] = True
             else:
                 lead = min(options.chunk_overlap, n)
                 known[:lead] = True
-                target[:, :lead] = x[:, start : start + lead]
+                target[0, :lead] = x[0, start : start + lead]
             if stop == T:
                 known[-1] = True
 
             def denoiser(xc: Tensor, sigma: Tensor, known=known, target=target, **kwargs) -> Tensor:
                 return torch.where(known[None, :, None], target, guided(xc, sigma, **kwargs))
 
-            noise = torch.cat([torch.randn(1, n, config.motion_dim, generator=g) for g in generators]).to(device) * sigmas[0]
+            noise = torch.randn(1, n, config.motion_dim, generator=generator).to(device) * sigmas[0]
             cond = {"audio": audio[:, start:stop], "au": prompt[:, start:stop]}
             x[:, start:stop] = SAMPLERS[options.sampler](denoiser, noise, sigmas, cond, callback=callback)
     finally:
         torch.set_num_threads(threads)
-    prompted = facs.au_to_arkit(prompt[0].cpu()) if not options.blinks else None
-    motions = []
-    for sample in x:
-        raw = model.denormalise(sample).cpu()
-        raw = raw * edge_envelope(T, options.calm_frames)[:, None]  # rest is all zeros
-        raw[:, ROTATION] *= options.head_motion
-        raw[:, TRANSLATION] *= options.head_motion
-        motion = unpack_motion(raw)
-        if prompted is not None:
-            for name in ("eyeBlinkLeft", "eyeBlinkRight"):
-                i = facs.ARKIT_INDEX[name]
-                motion["arkit"][:, i] = torch.minimum(motion["arkit"][:, i], prompted[:, i])
-        motions.append(motion)
-    return motions
+    raw = model.denormalise(x[0]).cpu()
+    raw = raw * edge_envelope(T, options.calm_frames)[:, None]  # rest is all zeros
+    raw[:, ROTATION] *= options.head_motion
+    raw[:, TRANSLATION] *= options.head_motion
+    motion = unpack_motion(raw)
+    if not options.blinks:
+        prompted = facs.au_to_arkit(prompt[0].cpu())
+        for name in ("eyeBlinkLeft", "eyeBlinkRight"):
+            i = facs.ARKIT_INDEX[name]
+            motion["arkit"][:, i] = torch.minimum(motion["arkit"][:, i], prompted[:, i])
+    return motion
