@@ -35,3 +35,18 @@ def test_a_user_setting_of_numba_threads_is_left_alone(monkeypatch):
     before = numba.get_num_threads()
     with device.numba_threads_for_idle_cores():
         assert numba.get_num_threads() == before
+
+
+def test_rasterizer_threads_set_both_pools_on_the_cpu_only(monkeypatch):
+    import torch
+
+    monkeypatch.delenv("NUMBA_NUM_THREADS", raising=False)
+    asked = []
+    monkeypatch.setattr(device, "idle_cores", lambda sample_seconds=0.05: asked.append(1) or 1.0)
+    torch_before, numba_before = torch.get_num_threads(), numba.get_num_threads()
+    with device.rasterizer_threads("cpu"):
+        assert torch.get_num_threads() == 1 and numba.get_num_threads() == 1
+    assert torch.get_num_threads() == torch_before and numba.get_num_threads() == numba_before
+    with device.rasterizer_threads("cuda"):  # a GPU stage: numba's pool is not touched, nor the idle time sampled
+        assert torch.get_num_threads() == torch_before and numba.get_num_threads() == numba_before
+    assert asked == [1]

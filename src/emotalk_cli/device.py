@@ -88,3 +88,15 @@ def numba_threads_for_idle_cores():
         yield
     finally:
         numba.set_num_threads(before)
+
+
+@contextlib.contextmanager
+def rasterizer_threads(device: torch.device | str):
+    """The thread settings for a stretch of CPU rasterizing: one torch thread (torch_threads_beside_numba)
+    and numba on the idle cores (numba_threads_for_idle_cores); on another device torch's alone."""
+    with torch_threads_beside_numba(device):
+        if torch.device(device).type != "cpu":
+            yield
+            return
+        with numba_threads_for_idle_cores():
+            yield

@@ -40,7 +40,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from emotalk_cli.avatar import Avatar
-from emotalk_cli.device import numba_threads_for_idle_cores, torch_threads_beside_numba
+from emotalk_cli.device import rasterizer_threads
 from emotalk_cli.errors import EmotalkError
 from emotalk_cli.fit.photometric_config import PhotometricConfig
 from emotalk_cli.fit.solve import HeadFit, fitted_template
@@ -462,7 +462,7 @@ def fit_gaussians(
     On the CPU torch runs single-threaded here (the rasterizer has its own threads): on a busy 2-core
     machine torch's thread pool fighting numba's made the fit about twice as slow."""
     device = torch.device(device)
-    with torch_threads_beside_numba(device), numba_threads_for_idle_cores():
+    with rasterizer_threads(device):
         return _fit_gaussians(images, head_fit, template, config, callback, device, tracks)
 
 

@@ -24,7 +24,7 @@ import torch
 from torch import Tensor
 
 from emotalk_cli.avatar import Avatar, pose_gaussians
-from emotalk_cli.device import numba_threads_for_idle_cores, torch_threads_beside_numba
+from emotalk_cli.device import rasterizer_threads
 from emotalk_cli.fit.photometric import photometric_loss
 from emotalk_cli.fit.solve import HeadFit
 from emotalk_cli.render.rasterize import rasterize
@@ -75,7 +75,7 @@ def refine_pose(
                            backend=backend)
         return rgb[0]
 
-    with torch_threads_beside_numba("cpu"), numba_threads_for_idle_cores():
+    with rasterizer_threads("cpu"):
         for _ in range(max(steps, 0)):
             _refine_step(render, target, weight, ssim_weight, w_expression, arkit, arkit0, optimiser, schedule)
     return replace(head_fit, head_rotation=rotation.detach(), head_translation=translation.detach(),

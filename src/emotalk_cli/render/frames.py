@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from emotalk_cli.device import numba_threads_for_idle_cores, torch_threads_beside_numba
+from emotalk_cli.device import rasterizer_threads
 from emotalk_cli.errors import RenderError
 from emotalk_cli.render import camera as cameras
 from emotalk_cli.render.rasterize import rasterize
@@ -111,7 +111,7 @@ def render_scene(
         viewmats = viewmats @ pose_matrices(head_rotation[:num_frames].float(), translation[:num_frames].float(), centre)
     splats = splats.to(device)
     background = torch.tensor(view.background, dtype=torch.float32, device=device)
-    with torch.no_grad(), torch_threads_beside_numba(device), numba_threads_for_idle_cores():
+    with torch.no_grad(), rasterizer_threads(device):
         for start in range(0, num_frames, batch):
             stop = min(num_frames, start + batch)
             rgb, _ = rasterize(
@@ -150,7 +150,7 @@ def render_avatar(
     avatar = avatar.to(device)
     opacities = shown_opacities(avatar)
     background = torch.tensor(view.background, dtype=torch.float32, device=device)
-    with torch.no_grad(), torch_threads_beside_numba(device), numba_threads_for_idle_cores():
+    with torch.no_grad(), rasterizer_threads(device):
         for start in range(0, num_frames, batch):
             stop = min(num_frames, start + batch)
             means, quats, scales = pose_gaussians(
