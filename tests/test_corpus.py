@@ -135,6 +135,18 @@ def test_english_engine_shares():
     assert "festival" not in [english_engine(u, "eval", 0.2) for u in draws]  # no held-out festival voice
 
 
+def test_festival_is_needed_only_when_asked_for(tmp_path, monkeypatch):
+    from emotalk_cli.motion import corpus
+
+    monkeypatch.setattr(corpus, "available_engines", lambda: {"flite": True, "espeak": True, "festival": False})
+    monkeypatch.setattr(corpus, "make_utterance", lambda job: (_ for _ in ()).throw(RuntimeError("past the check")))
+    with pytest.raises(RuntimeError, match="past the check"):  # the default corpus does not ask for festival
+        corpus.build_corpus(tmp_path / "a", sentences=1, seed=0, workers=1, quiet=True)
+    with pytest.raises(tts.TTSError, match="festival"):
+        corpus.build_corpus(tmp_path / "b", sentences=1, seed=0, workers=1, quiet=True,
+                            config=corpus.CorpusConfig(festival_share=0.5))
+
+
 @pytest.mark.skipif(not have_tts, reason="flite or libespeak-ng not installed")
 def test_tiny_corpus_builds_and_loads(tmp_path):
     from emotalk_cli.motion.corpus import CorpusConfig, build_corpus, load_shard, main

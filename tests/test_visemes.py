@@ -13,7 +13,7 @@ from emotalk_cli.motion.visemes import VISEMES, lip_aperture, mouth_track, phone
 
 needs_flite = pytest.mark.skipif(shutil.which("flite") is None, reason="flite not installed")
 needs_espeak = pytest.mark.skipif(not tts.available_engines()["espeak"], reason="libespeak-ng not installed")
-needs_festival = pytest.mark.skipif(shutil.which("festival") is None, reason="festival not installed (make corpus installs it)")
+needs_festival = pytest.mark.skipif(shutil.which("festival") is None, reason="festival not installed (optional, for --festival-share: apt-get install festival festvox-kdlpc16k festvox-us-slt-hts)")
 
 FPS = 25.0
 

@@ -46,7 +46,7 @@ from emotalk_cli.errors import EmotalkError
 from emotalk_cli.facs import ARKIT_NAMES
 from emotalk_cli.motion.augment import augment, change_speed
 from emotalk_cli.motion.layers import EMOTION_CHOICES, blink_track, compose, emotion_layer, gaze_track, head_motion, speech_energy
-from emotalk_cli.motion.tts import TTSError, available_engines, speak
+from emotalk_cli.motion.tts import FESTIVAL_VOICES, TTSError, available_engines, speak
 from emotalk_cli.motion.visemes import VISEME_INDEX, VISEMES, frame_count, mouth_track, phone_visemes
 
 # ---------------------------------------------------------------------------------------------
@@ -459,9 +459,12 @@ def build_corpus(
     if unknown:
         raise ValueError(f"unknown language(s) {', '.join(unknown)}: choose from {', '.join(LANGUAGES)}")
     engines = available_engines()
-    if not all(engines.values()):
-        missing = [name for name, ok in engines.items() if not ok]
-        raise TTSError(f"TTS engine(s) missing: {', '.join(missing)}: apt-get install flite espeak-ng")
+    needed = {"flite": "flite", "espeak": "espeak-ng"}
+    if config.festival_share > 0 and "en" in languages:
+        needed["festival"] = "festival " + " ".join(package for _, package in FESTIVAL_VOICES.values())
+    missing = [name for name in needed if not engines.get(name)]
+    if missing:
+        raise TTSError(f"TTS engine(s) missing: {', '.join(missing)}: apt-get install {' '.join(needed[m] for m in missing)}")
     out.mkdir(parents=True, exist_ok=True)
     if (out / "index.json").exists():  # a previous corpus here: drop its shards so none is left stale
         for stale in [*out.glob("train-*.safetensors"), *out.glob("eval-*.safetensors")]:
