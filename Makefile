@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test bench eval examples weights weights-head weights-landmarks weights-avatar weights-lexicon weights-text2au weights-motion eval-text2au eval-avatar eval-fidelity eval-motion eval-motion-real eval-emotion corpus clean
+.PHONY: setup demo test bench eval examples weights weights-head weights-landmarks weights-avatar weights-lexicon weights-text2au weights-motion eval-text2au eval-avatar eval-fidelity eval-motion eval-motion-real eval-emotion corpus corpus-recorded clean
 
 setup: $(STAMP)
 
@@ -80,6 +80,13 @@ eval-text2au: setup
 # coarticulated visemes, emotion AU layers, blinks, head motion; held-out voices form the eval split.
 corpus: setup
 	$(PY) -m emotalk_cli.motion.corpus --out build/corpus --sentences 2000 --seed 0
+
+# Recorded speech for the motion model: Asterisk's 568 US-English prompts (Debian asterisk-core-sounds-en-wav,
+# Allison Smith, CC-BY-SA 3.0; build time only) with their transcripts, forced-aligned with pocketsphinx; 4 augmented
+# copies of each of the 488 usable prompts (68 min of audio, ~3 min).
+corpus-recorded: setup
+	bash scripts/corpus_data.sh
+	$(PY) -m emotalk_cli.motion.recorded --out build/corpus-recorded --copies 4 --seed 0
 
 # The AU-prompted motion diffusion model, trained on the corpus (resumable: --resume build/motion-train.ckpt).
 weights-motion: corpus

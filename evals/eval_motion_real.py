@@ -60,9 +60,9 @@ import numpy as np
 import torch
 
 from emotalk_cli import facs
+from emotalk_cli.motion.align_sphinx import align, alignment_phones  # noqa: F401  (the reference's alignment)
 from emotalk_cli.motion.visemes import VISEME_INDEX, frame_count, lip_aperture, mouth_track, phone_visemes
 
-ALIGN_FRAME = 0.01  # s: pocketsphinx's frame (alignment times are counted in these)
 SCENE_PREFIXES = ("egypt_", "moon_", "pizzeria_", "tv_")
 #: ktuberling file names that are not a dictionary word as they stand
 SPELLED_OUT = {"palmtree": "palm tree", "fallingstar": "falling star", "moonwalker": "moon walker",
@@ -111,57 +111,6 @@ def find_recordings() -> list[tuple[str, Path, str]]:
 
 # ---------------------------------------------------------------------------------------------
 # Alignment -> reference
-
-
-def align(wave: np.ndarray, text: str, sample_rate: int = 16_000) -> list[tuple[str, list[tuple[str, int, int]]]]:
-    """Forced alignment with pocketsphinx: wave [N] float in [-1, 1] at 16 kHz, the words said ->
-    [(word, [(phone, start, duration), ...]), ...], times in 10 ms frames ("<sil>" words for pauses).
-
-    Two passes as pocketsphinx's documentation gives them: decode against the text, then
-    `set_alignment()` and decode again for the phone level."""
-    from pocketsphinx import Decoder
-
-    if sample_rate != 16_000:
-        raise ValueError("pocketsphinx's en-US model wants 16 kHz audio")
-    pcm = (np.clip(wave, -1.0, 1.0) * 32767).astype("<i2").tobytes()
-    decoder = Decoder(samprate=16_000, bestpath=False, loglevel="FATAL")
-    decoder.set_align_text(text)
-    for _ in range(2):
-        decoder.start_utt()
-        decoder.process_raw(pcm, full_utt=True)
-        decoder.end_utt()
-        if _ == 0:
-            decoder.set_alignment()
-    alignment = decoder.get_alignment()
-    if alignment is None:
-        raise ValueError(f"pocketsphinx could not align {text!r}")
-    return [(word.name, [(phone.name, int(phone.start), int(phone.duration)) for phone in word]) for word in alignment]
-
-
-def alignment_phones(words: list[tuple[str, list[tuple[str, int, int]]]], duration: float,
-                     frame: float = ALIGN_FRAME) -> list[tuple[str, float, float]]:
-    """Aligned words -> contiguous timed ARPAbet phones [(phone, start s, end s)] covering [0, duration]:
-    lower-cased, gaps (and any time before the first / after the last phone) filled with "sil",
-    times clipped to the duration, the last phone stretched to it (as the corpus does)."""
-    phones: list[tuple[str, float, float]] = []
-    cursor = 0.0
-    for _, parts in words:
-        for name, start, length in parts:
-            s, e = min(start * frame, duration), min((start + length) * frame, duration)
-            if e <= s or e <= cursor:
-                continue
-            s = max(s, cursor)
-            if s > cursor + 1e-9:
-                phones.append(("sil", cursor, s))
-            phones.append((name.lower(), s, e))
-            cursor = e
-    if not phones:
-        return [("sil", 0.0, duration)]
-    if cursor < duration - 1e-9:
-        phones.append(("sil", cursor, duration))
-    else:
-        phones[-1] = (phones[-1][0], phones[-1][1], duration)
-    return phones
 
 
 def reference_tracks(phones: list[tuple[str, float, float]], fps: float, num_frames: int) -> tuple[np.ndarray, np.ndarray]:

@@ -332,25 +332,36 @@ def make_utterance(job: tuple[int, int, CorpusConfig, tuple[str, ...]]) -> dict:
     rate = float(rng.uniform(*config.speech_rate))
     pitch = float(rng.uniform(25, 75)) if voice.startswith("espeak") else None
     speech = speak(text, voice, rate=rate, pitch=pitch)
-    wave = torch.from_numpy(speech.samples)
-    phones = speech.phones
+    record = {"index": index, "text": text, "language": language, "voice": voice,
+              "tts_rate": round(rate, 3), "tts_pitch": None if pitch is None else round(pitch, 1)}
+    return speech_utterance(torch.from_numpy(speech.samples), speech.sample_rate, speech.phones, speech.alphabet,
+                            split, config, rng, record)
+
+
+def speech_utterance(wave: torch.Tensor, sample_rate: int, phones: list[tuple[str, float, float]], alphabet: str,
+                     split: str, config: CorpusConfig, rng: np.random.Generator, record: dict) -> dict:
+    """Speech with its timed phones -> one utterance (arrays and a JSON-able record, `record`'s fields
+    first): wave [N] at `sample_rate`; phones [(phone, start s, end s)] in `alphabet` ("ipa" or
+    "arpabet"), contiguous from 0 to the end. Train utterances get speed perturbation (timings
+    scaled to match) and audio augmentation; the mouth is the coarticulated viseme track, with an
+    emotion layer, blinks, head motion and gaze drawn from `rng`."""
     speed = 1.0
     if split == "train" and rng.random() < config.p_speed:
-        wave, speed = change_speed(wave, speech.sample_rate, float(rng.uniform(*config.speed)))
+        wave, speed = change_speed(wave, sample_rate, float(rng.uniform(*config.speed)))
         phones = [(p, s / speed, e / speed) for p, s, e in phones]
-    clean = AF.resample(wave, speech.sample_rate, config.sample_rate) if speech.sample_rate != config.sample_rate else wave
+    clean = AF.resample(wave, sample_rate, config.sample_rate) if sample_rate != config.sample_rate else wave
     duration = len(clean) / config.sample_rate
     phones = [(p, min(s, duration), min(e, duration)) for p, s, e in phones]
     phones[-1] = (phones[-1][0], phones[-1][1], duration)
     augment_info: dict = {}
     if split == "train" or config.augment_eval:
-        audio, augment_info = augment(wave, speech.sample_rate, seed=int(rng.integers(2**31)), out_rate=config.sample_rate)
+        audio, augment_info = augment(wave, sample_rate, seed=int(rng.integers(2**31)), out_rate=config.sample_rate)
         audio = audio[: len(clean)] if len(audio) >= len(clean) else torch.cat([audio, audio.new_zeros(len(clean) - len(audio))])
     else:
         audio = clean
     frames = frame_count(duration, config.fps)
     jaw, lips = (float(rng.uniform(*config.articulation)) for _ in range(2))
-    mouth = mouth_track(phones, config.fps, speech.alphabet, frames, jaw=jaw, lips=lips)
+    mouth = mouth_track(phones, config.fps, alphabet, frames, jaw=jaw, lips=lips)
     au, emotion = emotion_layer(frames, config.fps, rng)
     eyes, blinks = blink_track(frames, config.fps, rng)
     energy = speech_energy(clean.numpy(), config.sample_rate, frames, config.fps)
@@ -360,7 +371,7 @@ def make_utterance(job: tuple[int, int, CorpusConfig, tuple[str, ...]]) -> dict:
     times = np.arange(frames) / config.fps
     ends = np.array([e for _, _, e in phones])
     phone_at = np.minimum(np.searchsorted(ends, times, side="right"), len(phones) - 1)
-    viseme = np.array([VISEME_INDEX[phone_visemes(phones[i][0], speech.alphabet)[0]] for i in phone_at], np.int8)
+    viseme = np.array([VISEME_INDEX[phone_visemes(phones[i][0], alphabet)[0]] for i in phone_at], np.int8)
     pcm = (audio.clamp(-1, 1) * 32767).round().to(torch.int16).numpy()
     return {
         "split": split,
@@ -369,9 +380,7 @@ def make_utterance(job: tuple[int, int, CorpusConfig, tuple[str, ...]]) -> dict:
             "head_translation": translation, "gaze": gaze, "viseme": viseme,
         },
         "record": {
-            "index": index, "text": text, "language": language, "voice": voice, "alphabet": speech.alphabet,
-            "seconds": round(duration, 4), "frames": frames, "tts_rate": round(rate, 3),
-            "tts_pitch": None if pitch is None else round(pitch, 1), "speed": round(speed, 4),
+            **record, "alphabet": alphabet, "seconds": round(duration, 4), "frames": frames, "speed": round(speed, 4),
             "jaw": round(jaw, 3), "lips": round(lips, 3), "augment": augment_info,
             "emotion": {k: (round(v, 3) if isinstance(v, float) else v) for k, v in emotion.items()},
             "blinks": [round(b, 3) for b in blinks],
