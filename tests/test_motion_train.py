@@ -156,3 +156,24 @@ def test_extra_corpus_joins_the_training_set(tmp_path, corpus):
     meta = train(corpus, out, options, MotionModelConfig(width=32, layers=1, heads=2, window=16), None,
                  tmp_path / "c.ckpt", extra_corpora=(corpus,))
     assert meta["train_utterances"] == 12 and meta["extra_corpora"] == [str(corpus)]
+
+
+def test_rest_starts_begin_on_speech_from_the_rest_pose():
+    from emotalk_cli.motion.train import Utterance, random_batch
+    from emotalk_cli.motion.visemes import VISEME_INDEX
+
+    sil, speech = VISEME_INDEX["sil"], VISEME_INDEX["aa"]
+    T = 200
+    viseme = torch.full((T,), sil)
+    viseme[50:90], viseme[120:170] = speech, speech
+    frame = torch.arange(T, dtype=torch.float32) + 1.0  # no frame's motion is 0 of itself
+    u = Utterance(audio=frame[:, None].expand(T, 4).clone(), motion=frame[:, None].expand(T, 60).clone(),
+                  au=torch.zeros(T, 24), mouth=torch.zeros(T, 52), viseme=viseme, record={})
+    audio, motion, au, pad = random_batch([u], torch.tensor([T]), 64, 64, torch.Generator().manual_seed(0), p_rest_start=1.0)
+    starts = audio[:, 0, 0].long() - 1
+    assert (viseme[starts] == speech).all()  # every window starts on a spoken frame
+    assert (motion[:, 0] == 0).all()  # from the rest pose
+    assert torch.equal(audio[:, 1:, 0][~pad[:, 1:]], motion[:, 1:, 0][~pad[:, 1:]])  # then the utterance's own motion
+    # half of them: the others are ordinary windows, whose first frame is the utterance's
+    audio, motion, au, pad = random_batch([u], torch.tensor([T]), 400, 64, torch.Generator().manual_seed(1), p_rest_start=0.5)
+    assert 0.4 < float((motion[:, 0, 0] == 0).float().mean()) < 0.6

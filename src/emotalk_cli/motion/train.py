@@ -114,10 +114,13 @@ def speech_onsets(viseme: Tensor, silence: int) -> Tensor:
 
 
 def random_batch(utterances: list[Utterance], lengths: Tensor, batch: int, window: int, generator: torch.Generator,
-                 p_word_clip: float = 0.0):
+                 p_word_clip: float = 0.0, p_rest_start: float = 0.0):
     """Random windows: audio [B, W, F], motion [B, W, 60], au [B, W, 24], pad [B, W] (True = padding).
     With probability `p_word_clip` a window is a word clip instead: 15-40 frames from just before a
-    speech onset (the rest padding)."""
+    speech onset (the rest padding). With probability `p_rest_start` (of the other windows) a window
+    is a rest start: it starts on a spoken frame and its first frame's motion is the rest pose (all
+    zeros), which is what sampling makes of a clip that starts mid-speech (generate pins its first
+    frame to rest): the model learns to open the mouth from there at once."""
     from emotalk_cli.motion.visemes import VISEME_INDEX
 
     picks = torch.multinomial(lengths.float().clamp(max=window * 2), batch, replacement=True, generator=generator)
@@ -125,11 +128,17 @@ def random_batch(utterances: list[Utterance], lengths: Tensor, batch: int, windo
     audio, motion, au = torch.zeros(batch, window, F), torch.zeros(batch, window, 60), torch.zeros(batch, window, 24)
     pad = torch.ones(batch, window, dtype=torch.bool)
     clips = (torch.rand(batch, generator=generator) < p_word_clip).tolist() if p_word_clip > 0 else [False] * batch
+    rests = (torch.rand(batch, generator=generator) < p_rest_start).tolist() if p_rest_start > 0 else [False] * batch
     for b, i in enumerate(picks.tolist()):
         u = utterances[i]
         T = u.motion.shape[0]
         onsets = speech_onsets(u.viseme, VISEME_INDEX["sil"]) if clips[b] else None
-        if onsets is not None and len(onsets):
+        spoken = torch.nonzero(u.viseme[: max(1, T - 8)] != VISEME_INDEX["sil"]).flatten() if rests[b] and not clips[b] else None
+        rest_start = spoken is not None and len(spoken) > 0
+        if rest_start:
+            start = int(spoken[int(torch.randint(0, len(spoken), (1,), generator=generator))])
+            n = min(window, T - start)
+        elif onsets is not None and len(onsets):
             onset = int(onsets[int(torch.randint(0, len(onsets), (1,), generator=generator))])
             start = max(0, onset - int(torch.randint(0, 3, (1,), generator=generator)))
             n = min(window, T - start, int(torch.randint(WORD_CLIP_FRAMES[0], WORD_CLIP_FRAMES[1] + 1, (1,), generator=generator)))
@@ -137,6 +146,8 @@ def random_batch(utterances: list[Utterance], lengths: Tensor, batch: int, windo
             start = int(torch.randint(0, max(1, T - window + 1), (1,), generator=generator))
             n = min(window, T - start)
         audio[b, :n], motion[b, :n], au[b, :n] = u.audio[start : start + n], u.motion[start : start + n], u.au[start : start + n]
+        if rest_start:
+            motion[b, 0] = 0.0  # the rest pose
         audio[b, n:] = -1.5  # silence
         pad[b, :n] = False
     return audio, motion, au, pad
@@ -216,6 +227,7 @@ class TrainOptions:
     spec_augment: float = 0.0  # probability of the band warp and of the equaliser per window (augment.spectral_augment; 0 = off)
     spec_mask: float = 0.0  # probability of the band mask per window (when spec_augment > 0)
     p_word_clip: float = 0.0  # probability that a training window is a word clip (random_batch; 0 = off)
+    p_rest_start: float = 0.0  # probability that a training window starts mid-speech from the rest pose (random_batch; 0 = off)
 
 
 def train(corpus: Path, out: Path, options: TrainOptions, config: MotionModelConfig, resume: Path | None,
@@ -298,7 +310,8 @@ def train(corpus: Path, out: Path, options: TrainOptions, config: MotionModelCon
             lr *= (step - warm_from + 1) / options.warmup
         for group in opt.param_groups:
             group["lr"] = lr
-        audio, motion, au, pad = random_batch(train_set, lengths, options.batch, config.window, g, options.p_word_clip)
+        audio, motion, au, pad = random_batch(train_set, lengths, options.batch, config.window, g, options.p_word_clip,
+                                             options.p_rest_start)
         if options.spec_augment > 0:
             audio = spectral_augment(audio, feature.n_mels, g, p=options.spec_augment, p_mask=options.spec_mask,
                                      range_db=feature.range_db)
@@ -393,12 +406,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--spec-mask", type=float, default=d.spec_mask, help="probability of a band mask, per window")
     parser.add_argument("--word-clips", type=float, default=d.p_word_clip,
                         help="probability that a window is a short clip starting at a speech onset; 0 = off")
+    parser.add_argument("--rest-starts", type=float, default=d.p_rest_start,
+                        help="probability that a window starts mid-speech from the rest pose (as a clip that starts "
+                             "with speech is sampled); 0 = off")
     parser.add_argument("--seed", type=int, default=d.seed)
     args = parser.parse_args(argv)
     options = replace(d, minutes=args.minutes, batch=args.batch, lr=args.lr, threads=args.threads, seed=args.seed,
                       mouth_weight=args.mouth_weight, adv_weight=args.adv_weight, critic_lr=args.critic_lr,
                       lip_strength=args.lip_strength, spec_augment=args.spec_augment, spec_mask=args.spec_mask,
-                      p_word_clip=args.word_clips)
+                      p_word_clip=args.word_clips, p_rest_start=args.rest_starts)
     config = replace(c, width=args.width, layers=args.layers, window=args.window)
     command = "python -m emotalk_cli.motion.train " + " ".join(sys.argv[1:] if argv is None else argv)
     try:
