@@ -34,6 +34,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -458,6 +459,60 @@ def _init_worker() -> None:
     torch.set_num_threads(1)
 
 
+def worker_results(function: Callable, jobs: list, workers: int) -> Iterator:
+    """function(job) for every job, in order, computed by `workers` processes (forked; one torch
+    thread each), or here when workers is 1; the pool closes when the results are used up."""
+    if workers <= 1:
+        yield from map(function, jobs)
+        return
+    pool = multiprocessing.get_context("fork").Pool(workers, initializer=_init_worker)
+    try:
+        yield from pool.imap(function, jobs, chunksize=2)
+    finally:
+        pool.close()
+        pool.join()
+
+
+class ShardWriter:
+    """Utterances (make_utterance's dicts) -> `out`/{train,eval}-NNNNN.safetensors, a shard written
+    each time `shard_size` utterances of a split are in, the rest by `close()`. Opening one where a
+    corpus was (an index.json) drops that corpus' shards, so none is left stale."""
+
+    def __init__(self, out: Path, config: CorpusConfig, command: str, shard_size: int = 250):
+        out.mkdir(parents=True, exist_ok=True)
+        if (out / "index.json").exists():
+            for stale in [*out.glob("train-*.safetensors"), *out.glob("eval-*.safetensors")]:
+                stale.unlink()
+                stale.with_suffix(".json").unlink(missing_ok=True)
+        self.out, self.config, self.command, self.shard_size = out, config, command, shard_size
+        self.buffers: dict[str, list[dict]] = {"train": [], "eval": []}
+        self.shards: list[dict] = []  # {"file", "split", "utterances", "seconds"} of each shard written
+        self.counts = {"train": 0, "eval": 0}
+        self.seconds = {"train": 0.0, "eval": 0.0}
+
+    def add(self, item: dict) -> None:
+        split = item["split"]
+        self.buffers[split].append(item)
+        self.counts[split] += 1
+        self.seconds[split] += item["record"]["seconds"]
+        if len(self.buffers[split]) >= self.shard_size:
+            self._flush(split)
+
+    def _flush(self, split: str) -> None:
+        if not self.buffers[split]:
+            return
+        name = f"{split}-{sum(1 for s in self.shards if s['split'] == split):05d}.safetensors"
+        meta = write_shard(self.out / name, self.buffers[split], split, self.config, self.command)
+        self.shards.append({"file": name, "split": split, "utterances": meta["utterances"], "seconds": meta["seconds"]})
+        self.buffers[split] = []
+
+    def close(self) -> list[dict]:
+        """Write what is left; the shards written, in order."""
+        self._flush("train")
+        self._flush("eval")
+        return self.shards
+
+
 def build_corpus(
     out: Path, sentences: int, seed: int = 0, workers: int = 2, shard_size: int = 250,
     languages: tuple[str, ...] = LANGUAGES, config: CorpusConfig = CorpusConfig(), quiet: bool = False,
@@ -474,47 +529,16 @@ def build_corpus(
     missing = [name for name in needed if not engines.get(name)]
     if missing:
         raise TTSError(f"TTS engine(s) missing: {', '.join(missing)}: apt-get install {' '.join(needed[m] for m in missing)}")
-    out.mkdir(parents=True, exist_ok=True)
-    if (out / "index.json").exists():  # a previous corpus here: drop its shards so none is left stale
-        for stale in [*out.glob("train-*.safetensors"), *out.glob("eval-*.safetensors")]:
-            stale.unlink()
-            stale.with_suffix(".json").unlink(missing_ok=True)
+    writer = ShardWriter(out, config, command, shard_size)
     jobs = [(i, seed, config, tuple(languages)) for i in range(sentences)]
-    buffers: dict[str, list[dict]] = {"train": [], "eval": []}
-    shards: list[dict] = []
-    counts = {"train": 0, "eval": 0}
-    seconds = {"train": 0.0, "eval": 0.0}
     started = time.monotonic()
-
-    def flush(split: str) -> None:
-        if not buffers[split]:
-            return
-        name = f"{split}-{sum(1 for s in shards if s['split'] == split):05d}.safetensors"
-        meta = write_shard(out / name, buffers[split], split, config, command)
-        shards.append({"file": name, "split": split, "utterances": meta["utterances"], "seconds": meta["seconds"]})
-        buffers[split] = []
-
-    pool = multiprocessing.get_context("fork").Pool(workers, initializer=_init_worker) if workers > 1 else None
-    try:
-        results = pool.imap(make_utterance, jobs, chunksize=2) if pool else map(make_utterance, jobs)
-        for done, item in enumerate(results, 1):
-            split = item["split"]
-            buffers[split].append(item)
-            counts[split] += 1
-            seconds[split] += item["record"]["seconds"]
-            if len(buffers[split]) >= shard_size:
-                flush(split)
-            if not quiet and (done % 25 == 0 or done == sentences):
-                elapsed = time.monotonic() - started
-                rate = done / elapsed * 60
-                print(f"corpus: {done}/{sentences} utterances ({counts['eval']} eval), {rate:.0f} utterances/min, "
-                      f"eta {(sentences - done) / max(rate, 1e-9):.1f} min", file=sys.stderr, flush=True)
-    finally:
-        if pool:
-            pool.close()
-            pool.join()
-    flush("train")
-    flush("eval")
+    for done, item in enumerate(worker_results(make_utterance, jobs, workers), 1):
+        writer.add(item)
+        if not quiet and (done % 25 == 0 or done == sentences):
+            rate = done / (time.monotonic() - started) * 60
+            print(f"corpus: {done}/{sentences} utterances ({writer.counts['eval']} eval), {rate:.0f} utterances/min, "
+                  f"eta {(sentences - done) / max(rate, 1e-9):.1f} min", file=sys.stderr, flush=True)
+    shards = writer.close()
     elapsed = time.monotonic() - started
     index = {
         "format": SHARD_FORMAT, "version": SHARD_VERSION, "command": command, "seed": seed, "sentences": sentences,
@@ -522,7 +546,7 @@ def build_corpus(
         "train_voices": sorted({v for lang in languages for v in voices_for(lang, "train")}
                                | ({f"festival:{v}" for v in FESTIVAL_TRAIN} if config.festival_share > 0 and "en" in languages else set())),
         "eval_voices": sorted({v for lang in languages for v in voices_for(lang, "eval")}),
-        "utterances": counts, "seconds": {k: round(v, 1) for k, v in seconds.items()},
+        "utterances": writer.counts, "seconds": {k: round(v, 1) for k, v in writer.seconds.items()},
         "elapsed_s": round(elapsed, 1), "utterances_per_minute": round(sentences / max(elapsed, 1e-9) * 60, 1),
         "workers": workers, "shards": shards,
     }

@@ -39,7 +39,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import multiprocessing
 import re
 import subprocess
 import sys
@@ -56,7 +55,7 @@ from emotalk_cli.artifacts import atomic_output
 from emotalk_cli.errors import EmotalkError
 from emotalk_cli.motion.align_sphinx import SAMPLE_RATE as ALIGN_RATE
 from emotalk_cli.motion.align_sphinx import align, alignment_phones, unknown_words
-from emotalk_cli.motion.corpus import SHARD_FORMAT, SHARD_VERSION, CorpusConfig, speech_utterance, write_shard
+from emotalk_cli.motion.corpus import SHARD_FORMAT, SHARD_VERSION, CorpusConfig, ShardWriter, speech_utterance, worker_results
 from emotalk_cli.motion.layers import speech_energy
 from emotalk_cli.motion.visemes import frame_count
 
@@ -166,10 +165,6 @@ def prompt_utterances(job: tuple[int, Prompt, int, int, CorpusConfig]) -> tuple[
     return out, None
 
 
-def _init_worker() -> None:
-    torch.set_num_threads(1)
-
-
 def build_recorded_corpus(out: Path, copies: int = 3, seed: int = 0, workers: int = 2, shard_size: int = 250,
                           limit: int | None = None, config: CorpusConfig = CorpusConfig(), quiet: bool = False,
                           command: str = "") -> dict:
@@ -178,45 +173,19 @@ def build_recorded_corpus(out: Path, copies: int = 3, seed: int = 0, workers: in
     if copies < 1:
         raise ValueError(f"copies must be at least 1, got {copies}")
     prompts = find_prompts()[:limit]
-    out.mkdir(parents=True, exist_ok=True)
-    for stale in [*out.glob("train-*.safetensors"), *out.glob("eval-*.safetensors")]:
-        stale.unlink()
-        stale.with_suffix(".json").unlink(missing_ok=True)
+    writer = ShardWriter(out, config, command, shard_size)
     jobs = [(i, p, seed, copies, config) for i, p in enumerate(prompts)]
-    buffer: list[dict] = []
-    shards: list[dict] = []
     skipped: dict[str, str] = {}
-    utterances, seconds = 0, 0.0
     started = time.monotonic()
-
-    def flush() -> None:
-        nonlocal buffer
-        if buffer:
-            name = f"train-{len(shards):05d}.safetensors"
-            meta = write_shard(out / name, buffer, "train", config, command)
-            shards.append({"file": name, "split": "train", "utterances": meta["utterances"], "seconds": meta["seconds"]})
-            buffer = []
-
-    pool = multiprocessing.get_context("fork").Pool(workers, initializer=_init_worker) if workers > 1 else None
-    try:
-        results = pool.imap(prompt_utterances, jobs, chunksize=2) if pool else map(prompt_utterances, jobs)
-        for done, ((items, why), job) in enumerate(zip(results, jobs), 1):
-            if why is not None:
-                skipped[job[1].key] = why
-            for item in items:
-                buffer.append(item)
-                utterances += 1
-                seconds += item["record"]["seconds"]
-                if len(buffer) >= shard_size:
-                    flush()
-            if not quiet and (done % 25 == 0 or done == len(jobs)):
-                print(f"recorded corpus: {done}/{len(jobs)} prompts, {utterances} utterances, {len(skipped)} skipped, "
-                      f"{time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
-    finally:
-        if pool:
-            pool.close()
-            pool.join()
-    flush()
+    for done, ((items, why), job) in enumerate(zip(worker_results(prompt_utterances, jobs, workers), jobs), 1):
+        if why is not None:
+            skipped[job[1].key] = why
+        for item in items:
+            writer.add(item)
+        if not quiet and (done % 25 == 0 or done == len(jobs)):
+            print(f"recorded corpus: {done}/{len(jobs)} prompts, {writer.counts['train']} utterances, {len(skipped)} skipped, "
+                  f"{time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+    shards = writer.close()
     if not shards:
         raise EmotalkError("no prompt could be aligned: nothing written")
     index = {
@@ -224,7 +193,7 @@ def build_recorded_corpus(out: Path, copies: int = 3, seed: int = 0, workers: in
         "source": f"Debian {SOUNDS_PACKAGE} + {TRANSCRIPT_PACKAGE} (Allison Smith, CC-BY-SA 3.0)",
         "fps": config.fps, "sample_rate": config.sample_rate, "languages": ["en"], "train_voices": [VOICE],
         "eval_voices": [], "prompts": len(prompts), "prompts_used": len(prompts) - len(skipped),
-        "skipped": skipped, "utterances": {"train": utterances, "eval": 0}, "seconds": {"train": round(seconds, 1), "eval": 0.0},
+        "skipped": skipped, "utterances": writer.counts, "seconds": {k: round(v, 1) for k, v in writer.seconds.items()},
         "elapsed_s": round(time.monotonic() - started, 1), "workers": workers, "shards": shards,
     }
     with atomic_output(out / "index.json", overwrite=True) as temp:
