@@ -5,16 +5,7 @@
 # Both GPL data; they are only read by the evaluation, nothing of them ships. Installs only what is missing
 # (--no-install-recommends: alsa-utils' and ktuberling's daemons and programs are not needed, only the files).
 set -euo pipefail
-missing=()
-for pkg in alsa-utils ktuberling-data; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
-    echo "installing evaluation data packages: ${missing[*]}" >&2
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+bash "$(dirname "$0")/apt_install_missing.sh" alsa-utils ktuberling-data
 # Print the two folders (the evaluation finds them the same way, through dpkg -L).
 # (dpkg -L's whole list is read first: grep -m1 on a pipe would trip pipefail with SIGPIPE.)
 alsa=$(dpkg -L alsa-utils | grep '/sounds/alsa$' | head -n1 || true)
