@@ -92,8 +92,25 @@ def test_build_writes_train_shards_with_what_was_skipped(tmp_path, monkeypatch):
     prompts = [recorded.Prompt("thanks", tmp_path / "thanks.wav", "Thank you."),
                recorded.Prompt("tones", tmp_path / "thanks.wav", "[tones]")]
     monkeypatch.setattr(recorded, "find_prompts", lambda: prompts)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "index.json").write_text("{}")  # a previous corpus, whose shards must go
+    (tmp_path / "out" / "train-00007.safetensors").write_bytes(b"stale")
     index = recorded.build_recorded_corpus(tmp_path / "out", copies=2, workers=1, quiet=True)
+    assert not (tmp_path / "out" / "train-00007.safetensors").exists()
     assert index["utterances"] == {"train": 2, "eval": 0} and index["skipped"] == {"tones": "not speakable"}
     utterances, meta = load_shard(tmp_path / "out" / "train-00000.safetensors")
     assert len(utterances) == 2 and meta["split"] == "train" and meta["voices"] == [recorded.VOICE]
     assert not list((tmp_path / "out").glob("eval-*"))
+
+
+def test_a_build_that_aligns_nothing_leaves_the_previous_corpus(tmp_path, monkeypatch):
+    from emotalk_cli.errors import EmotalkError
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "index.json").write_text("{}")
+    (out / "train-00000.safetensors").write_bytes(b"previous")
+    monkeypatch.setattr(recorded, "find_prompts", lambda: [recorded.Prompt("tones", tmp_path / "x.wav", "[tones]")])
+    with pytest.raises(EmotalkError, match="nothing written"):
+        recorded.build_recorded_corpus(out, copies=1, workers=1, quiet=True)
+    assert (out / "train-00000.safetensors").read_bytes() == b"previous" and (out / "index.json").read_text() == "{}"

@@ -475,16 +475,14 @@ def worker_results(function: Callable, jobs: list, workers: int) -> Iterator:
 
 class ShardWriter:
     """Utterances (make_utterance's dicts) -> `out`/{train,eval}-NNNNN.safetensors, a shard written
-    each time `shard_size` utterances of a split are in, the rest by `close()`. Opening one where a
-    corpus was (an index.json) drops that corpus' shards, so none is left stale."""
+    each time `shard_size` utterances of a split are in, the rest by `close()`. Where a corpus was
+    (an index.json), its shards are dropped just before the first new one is written, so none is
+    left stale, and a build that writes nothing leaves it as it was."""
 
     def __init__(self, out: Path, config: CorpusConfig, command: str, shard_size: int = 250):
         out.mkdir(parents=True, exist_ok=True)
-        if (out / "index.json").exists():
-            for stale in [*out.glob("train-*.safetensors"), *out.glob("eval-*.safetensors")]:
-                stale.unlink()
-                stale.with_suffix(".json").unlink(missing_ok=True)
         self.out, self.config, self.command, self.shard_size = out, config, command, shard_size
+        self._replacing = (out / "index.json").exists()
         self.buffers: dict[str, list[dict]] = {"train": [], "eval": []}
         self.shards: list[dict] = []  # {"file", "split", "utterances", "seconds"} of each shard written
         self.counts = {"train": 0, "eval": 0}
@@ -501,6 +499,11 @@ class ShardWriter:
     def _flush(self, split: str) -> None:
         if not self.buffers[split]:
             return
+        if self._replacing:
+            for stale in [*self.out.glob("train-*.safetensors"), *self.out.glob("eval-*.safetensors")]:
+                stale.unlink()
+                stale.with_suffix(".json").unlink(missing_ok=True)
+            self._replacing = False
         name = f"{split}-{sum(1 for s in self.shards if s['split'] == split):05d}.safetensors"
         meta = write_shard(self.out / name, self.buffers[split], split, self.config, self.command)
         self.shards.append({"file": name, "split": split, "utterances": meta["utterances"], "seconds": meta["seconds"]})
