@@ -60,7 +60,7 @@ import numpy as np
 import torch
 
 from emotalk_cli import facs
-from emotalk_cli.motion.align_sphinx import align, alignment_phones  # noqa: F401  (the reference's alignment)
+from emotalk_cli.motion.align_sphinx import align, alignment_phones
 from emotalk_cli.motion.visemes import VISEME_INDEX, frame_count, lip_aperture, mouth_track, phone_visemes
 
 SCENE_PREFIXES = ("egypt_", "moon_", "pizzeria_", "tv_")

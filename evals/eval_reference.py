@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import eval_motion_real as real  # noqa: E402  (the same alignment and reference as the real-speech eval)
 
 from emotalk_cli import facs  # noqa: E402
+from emotalk_cli.motion.align_sphinx import align, alignment_phones  # noqa: E402
 from emotalk_cli.motion.denoiser import load_model  # noqa: E402
 from emotalk_cli.motion.evaluate import _corr  # noqa: E402
 from emotalk_cli.motion.generate import GenerateOptions, default_lip_strength, feature_config, generate_motion  # noqa: E402
@@ -61,11 +62,11 @@ def evaluate(weights: Path | None, corpus: Path, limit: int, steps: int = 20, se
         T = u.motion.shape[0]
         duration = u.wave.shape[0] / feature.sample_rate
         try:
-            words = real.align(u.wave.numpy(), words_of(u.record["text"]), feature.sample_rate)
+            words = align(u.wave.numpy(), words_of(u.record["text"]), feature.sample_rate)
         except (ValueError, RuntimeError):
             failed += 1
             continue
-        mouth, _ = real.reference_tracks(real.alignment_phones(words, duration), feature.fps, T)
+        mouth, _ = real.reference_tracks(alignment_phones(words, duration), feature.fps, T)
         aligned, exact = lip_aperture(mouth), lip_aperture(u.mouth.numpy())
         motion = generate_motion(model, u.wave, torch.zeros(facs.NUM_AUS), replace(options, seed=seed + i), num_frames=T)
         generated = lip_aperture(motion["arkit"].numpy())
