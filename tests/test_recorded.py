@@ -114,3 +114,11 @@ def test_a_build_that_aligns_nothing_leaves_the_previous_corpus(tmp_path, monkey
     with pytest.raises(EmotalkError, match="nothing written"):
         recorded.build_recorded_corpus(out, copies=1, workers=1, quiet=True)
     assert (out / "train-00000.safetensors").read_bytes() == b"previous" and (out / "index.json").read_text() == "{}"
+
+
+def test_missing_packages_name_the_fix(monkeypatch):
+    from emotalk_cli.errors import EmotalkError
+
+    monkeypatch.setattr(recorded, "_package_files", lambda package: [])
+    with pytest.raises(EmotalkError, match="apt-get install asterisk-core-sounds-en-wav asterisk-core-sounds-en"):
+        recorded.find_prompts()
