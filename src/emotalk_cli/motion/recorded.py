@@ -210,8 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="use only the first N prompts")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     args = parser.parse_args(argv)
-    if args.copies < 1 or args.workers < 1:
-        parser.error("--copies and --workers must be at least 1")
+    if args.copies < 1 or args.workers < 1 or (args.limit is not None and args.limit < 1):
+        parser.error("--copies, --workers and --limit must be at least 1")
     command = "python -m emotalk_cli.motion.recorded " + " ".join(sys.argv[1:] if argv is None else argv)
     try:
         index = build_recorded_corpus(args.out, args.copies, args.seed, args.workers, limit=args.limit,
