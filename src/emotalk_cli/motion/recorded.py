@@ -20,9 +20,10 @@ corpus.speech_utterance, each with its own speed perturbation, audio augmentatio
 blinks and head motion. All go to the train split; shards and index.json as corpus.py writes them,
 so `motion.train --extra-corpus build/corpus-recorded` adds them to training.
 
-Measured (2026-11-25; 4 copies: 488 of 568 prompts used, 80 skipped (bracketed sounds, numbers of
-several digits, words such as "unmute" outside the dictionary), none for misalignment; 1952
-utterances, 68 min of audio, built in 156 s on 2 workers). Fine-tuned for 25 min from the shipped
+Measured (2026-11-25; 4 copies: 488 of 568 prompts used; skipped: 40 with words outside the
+dictionary such as "unmute", 17 bracketed sounds or numbers of several digits, 11 pocketsphinx could
+not align, 12 misaligned by the loud-frame check; 1952 utterances, 68 min of audio, built in 156 s
+on 2 workers). Fine-tuned for 25 min from the shipped
 model's checkpoint beside the TTS corpus (half of the training audio), the model scored lip sync r
 0.671 (adversarial loss on) and 0.682 (off) on real speech (shipped 0.673), but its held-out TTS
 figures fell: r 0.744 / 0.746 against 0.761 and bilabial closure 76 % / 77 % against 80.8 % (goal
