@@ -21,7 +21,7 @@ lively where the v-loss alone averages; whether it helps is measured by evaluate
 Options measured and left off (2026-11-25; each a 25-min fine-tune from the shipped model's
 checkpoint without the adversarial loss; shipped model: real speech r 0.673, held-out TTS r 0.761,
 closure 80.8 %): `--word-clips 0.2` real 0.683; `--rest-starts 0.2` real 0.686, TTS 0.758, closure
-77 %; both 0.682, TTS 0.758, closure 78 %; `--extra-corpus build/corpus-recorded` (recorded.py)
+77 % (22 min more: 0.688, 0.760, 79 %; with the adversarial loss: 0.683, 0.757, 78 %); both 0.682, TTS 0.758, closure 78 %; `--extra-corpus build/corpus-recorded` (recorded.py)
 real 0.682, TTS 0.746, closure 77 %. Clips that start mid-speech (23 of the 80 real recordings)
 score 0.59-0.60 with or without rest starts, the others 0.71-0.72.
 
