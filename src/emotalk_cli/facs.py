@@ -42,6 +42,9 @@ ARKIT_NAMES: tuple[str, ...] = (
 )
 assert len(ARKIT_NAMES) == 52
 ARKIT_INDEX: dict[str, int] = {name: i for i, name in enumerate(ARKIT_NAMES)}
+#: The speech channels, jawForward ... mouthUpperUpRight: what the audio decides (the motion model
+#: weights them in training and takes their median over lip samples)
+SPEECH_CHANNELS = slice(ARKIT_INDEX["jawForward"], ARKIT_INDEX["mouthUpperUpRight"] + 1)
 
 # ---------------------------------------------------------------------------------------------
 # FACS action units: number -> name (FACS 2002 manual)

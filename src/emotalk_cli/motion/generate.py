@@ -181,8 +181,7 @@ def generate_motion(
     return generate_motion_from_features(model, audio_features(wave, num_frames, feature), au, options, callback)
 
 
-#: The speech channels (jawForward ... mouthUpperUpRight in facs.ARKIT_NAMES), of which lip_samples takes the median.
-SPEECH_CHANNELS = slice(facs.ARKIT_INDEX["jawForward"], facs.ARKIT_INDEX["mouthUpperUpRight"] + 1)
+SPEECH_CHANNELS = facs.SPEECH_CHANNELS  # of which lip_samples takes the median
 LIP_SEED_STRIDE = 1_000_003  # seed offset of each extra lip sample (far from seed + 1, the next clip's seed)
 
 

@@ -160,9 +160,9 @@ def random_batch(utterances: list[Utterance], lengths: Tensor, batch: int, windo
     return audio, motion, au, pad
 
 
-#: The speech channels (jawForward ... mouthUpperUpRight in facs.ARKIT_NAMES): weighted by
-#: TrainOptions.mouth_weight in the v-loss, since lip sync is what the audio must decide.
-MOUTH = slice(facs.ARKIT_INDEX["jawForward"], facs.ARKIT_INDEX["mouthUpperUpRight"] + 1)
+#: The speech channels (facs.SPEECH_CHANNELS): weighted by TrainOptions.mouth_weight in the v-loss,
+#: since lip sync is what the audio must decide.
+MOUTH = facs.SPEECH_CHANNELS
 
 
 def channel_weights(mouth_weight: float, dim: int = 60) -> Tensor:
