@@ -29,6 +29,11 @@ The recordings are mostly silence around one word, which flatters any correlatio
 correlations are also given over the spoken frames alone (`*_speech`: first to last non-silence
 viseme, +-2 frames).
 
+A second set, for choosing inference settings without tuning on the one reported: `--recordings
+asterisk` reads the Asterisk PBX prompts (Debian's asterisk-core-sounds-en-wav, CC-BY-SA 3.0, another
+speaker, 8 kHz; the data of `make corpus-recorded`, which no shipped model trains on), with their
+transcripts made speakable by motion.recorded.spoken_text; `--every 5` takes 105 of them.
+
 Caveats: the words are short (0.5-1.5 s), so a few frames of calm start/end weigh more than in
 sentences; the forced alignment itself errs by 10-40 ms (about 1 frame) at phone boundaries; 35 p/b/m
 runs give the closure share a standard error of about 0.07. In three tv_* clips (car, bicycle,
@@ -98,15 +103,25 @@ def package_folder(package: str, suffix: str) -> Path | None:
     return None
 
 
-def find_recordings() -> list[tuple[str, Path, str]]:
-    """(source, path, transcript) of every recording; ValueError naming the fix if the packages are missing."""
+def find_recordings(which: str = "eval", every: int = 1) -> list[tuple[str, Path, str]]:
+    """(source, path, transcript) of every `every`-th recording of a set: "eval" (the alsa-utils and
+    ktuberling-data recordings this eval reports on) or "asterisk" (the Asterisk prompts of `make
+    corpus-recorded`, another speaker: a validation set for choosing inference settings, so that
+    the eval set is not tuned on); ValueError naming the fix if the packages are missing."""
+    if which == "asterisk":
+        from emotalk_cli.motion.recorded import find_prompts, spoken_text
+
+        prompts = [(p, spoken_text(p.text)) for p in find_prompts()]
+        return [("asterisk", p.path, said) for p, said in prompts if said is not None][::every]
+    if which != "eval":
+        raise ValueError(f"unknown recording set {which!r}: eval or asterisk")
     alsa = package_folder("alsa-utils", "/sounds/alsa")
     words = package_folder("ktuberling-data", "/sounds/en")
     if alsa is None or words is None:
         raise ValueError("recordings missing: run scripts/eval_data.sh (apt-get install alsa-utils ktuberling-data)")
     found = [("alsa", p, transcript(p)) for p in sorted(alsa.glob("*.wav")) if p.stem.lower() != "noise"]
     found += [("ktuberling", p, transcript(p)) for p in sorted(words.glob("*.ogg"))]
-    return found
+    return found[::every]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -129,7 +144,8 @@ def reference_tracks(phones: list[tuple[str, float, float]], fps: float, num_fra
 
 
 def evaluate(weights: Path | None, steps: int, seed: int, limit: int | None = None, quiet: bool = False,
-             lip_strength: float | None = None, lip_samples: int | None = None) -> dict:
+             lip_strength: float | None = None, lip_samples: int | None = None, silence_pad: int | None = None,
+             recordings: str = "eval", every: int = 1) -> dict:
     from emotalk_cli.audio.features import load_audio
     from emotalk_cli.motion.denoiser import load_model
     from emotalk_cli.motion.evaluate import _corr, best_lag, bilabial_closures
@@ -141,8 +157,9 @@ def evaluate(weights: Path | None, steps: int, seed: int, limit: int | None = No
     fps = feature.fps
     options = replace(GenerateOptions(), steps=steps, seed=seed,
                       lip_samples=GenerateOptions().lip_samples if lip_samples is None else lip_samples,
-                      lip_strength=default_lip_strength(model) if lip_strength is None else lip_strength)
-    recordings = find_recordings()[:limit]
+                      lip_strength=default_lip_strength(model) if lip_strength is None else lip_strength,
+                      silence_pad=GenerateOptions().silence_pad if silence_pad is None else silence_pad)
+    set_name, recordings = recordings, find_recordings(recordings, every)[:limit]
     rows, pairs, failed = [], [], []
     closed = total = closed_ref = total_ref = 0
     started = time.perf_counter()
@@ -203,6 +220,7 @@ def evaluate(weights: Path | None, steps: int, seed: int, limit: int | None = No
         "loud_frames_aligned": mean("loud_frames_aligned"),
         "goals": {"lip_corr": ">= 0.7", "bilabial_closure": ">= 0.8", "offset_frames": "|.| <= 1"},
         "weights": str(weights or "weights/motion.safetensors"), "steps": steps, "seed": seed,
+        "recording_set": set_name, "every": every, "silence_pad": options.silence_pad,
         "lip_strength": options.lip_strength, "lip_samples": options.lip_samples, "elapsed_s": round(elapsed, 1), "threads": torch.get_num_threads(),
         "per_recording": rows,
     }
@@ -224,6 +242,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="use only the first N recordings")
     parser.add_argument("--lip-samples", type=int, default=None,
                         help="speech channels: the median of this many samples [default: animate's]")
+    parser.add_argument("--silence-pad", type=int, default=None, help="frames of silence either side [default: animate's]")
+    parser.add_argument("--recordings", choices=("eval", "asterisk"), default="eval",
+                        help="eval: the reported set; asterisk: the validation set (Asterisk prompts, make corpus-recorded's data)")
+    parser.add_argument("--every", type=int, default=1, help="use every N-th recording of the set")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--quiet", action="store_true", help="no per-recording lines on stderr")
     args = parser.parse_args(argv)
@@ -231,7 +253,8 @@ def main(argv: list[str] | None = None) -> int:
     from emotalk_cli.errors import EmotalkError
 
     try:
-        result = evaluate(args.weights, args.steps, args.seed, args.limit, args.quiet, args.lip_strength, args.lip_samples)
+        result = evaluate(args.weights, args.steps, args.seed, args.limit, args.quiet, args.lip_strength, args.lip_samples,
+                          args.silence_pad, args.recordings, args.every)
     except (EmotalkError, ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

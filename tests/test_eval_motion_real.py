@@ -41,6 +41,20 @@ def test_offset_is_found_from_a_shifted_reference():
     assert best_lag([(late, ref)]) == 2 and best_lag([(ref, ref)]) == 0
 
 
+def test_the_asterisk_validation_set_is_every_nth_speakable_prompt(tmp_path, monkeypatch):
+    from emotalk_cli.motion import recorded
+
+    prompts = [recorded.Prompt(f"p{i}", tmp_path / f"p{i}.wav", text)
+               for i, text in enumerate(["Press 1.", "[beep]", "Goodbye!", "Call 1234.", "Thank you", "Please hold"])]
+    monkeypatch.setattr(recorded, "find_prompts", lambda: prompts)
+    speakable = [("asterisk", tmp_path / f"p{i}.wav", said)
+                 for i, said in [(0, "press one"), (2, "goodbye"), (4, "thank you"), (5, "please hold")]]
+    assert real.find_recordings("asterisk") == speakable
+    assert real.find_recordings("asterisk", every=2) == speakable[::2]
+    with pytest.raises(ValueError, match="eval or asterisk"):
+        real.find_recordings("nonsense")
+
+
 # ---------------------------------------------------------------------------------------------
 # The other issue-5 measurement scripts' pure helpers (evals/eval_emotion_pixels.py, benchmarks/bench_animate.py)
 

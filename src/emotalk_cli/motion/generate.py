@@ -23,6 +23,15 @@ Calm start and end: the AU prompt fades in and out over `prompt_ramp` seconds; t
 frames are held at the rest pose during sampling (inpainting of the x0 estimate) and the motion
 eases out of / into rest over `calm_frames` frames. `--seed` sets the starting noise, so blinks,
 head motion and gaze differ per seed and the same seed repeats exactly.
+
+Speech at the very edge: the model hears `silence_pad` frames of silence before the audio and after
+it, and those frames are cut from the result, so the rest pose is held just outside the clip and the
+mouth eases out of rest there. A recording that starts mid-word (trimmed prompts, cut-up takes) then
+opens the mouth on its first frame, as the speaker's did, instead of being pinned shut; head, eyes
+and brows still start and end at rest. The motion model's corpus utterances all start in silence,
+so this is also the situation it was trained on. Chosen on a validation set of recorded speech
+(Asterisk's prompts, another speaker than the eval's; `evals/eval_motion_real.py --recordings asterisk
+--every 5`): lip sync r 0.717 with no pad, 0.733 with 1 frame, 0.740 with 2, 0.738 with 4.
 """
 
 from __future__ import annotations
@@ -55,6 +64,8 @@ class GenerateOptions:
     blinks: bool = True  # False removes blinks (eyes close only where the prompt asks: AU43/AU45)
     overlap: int = 16  # frames shared by neighbouring windows
     calm_frames: int = 3  # frames easing out of rest at the start and into rest at the end
+    silence_pad: int = 2  # frames of silence the model hears before the audio and after it (cut from the
+    #                       result), so speech at the clip's very first or last frame is not pinned to rest
     prompt_ramp: float = 0.3  # seconds over which the AU prompt fades in at the start / out at the end
     max_batch: int = 16  # windows per model call (bounds memory)
     chunk: int = 1500  # frames sampled together (60 s at 25 fps); longer clips go chunk by chunk
@@ -181,6 +192,16 @@ def generate_motion(
     return generate_motion_from_features(model, audio_features(wave, num_frames, feature), au, options, callback)
 
 
+def silence_features(feature: FeatureConfig, num_frames: int) -> Tensor:
+    """[num_frames, feature.dim]: the features of digital silence (what a quiet lead-in sounds like)."""
+    return audio_features(torch.zeros(frame_samples(feature) * num_frames), num_frames, feature)
+
+
+def frame_samples(feature: FeatureConfig) -> int:
+    """Audio samples per video frame."""
+    return int(round(feature.sample_rate / feature.fps))
+
+
 SPEECH_CHANNELS = facs.SPEECH_CHANNELS  # of which lip_samples takes the median
 LIP_SEED_STRIDE = 1_000_003  # seed offset of each extra lip sample (far from seed + 1, the next clip's seed)
 
@@ -238,11 +259,19 @@ def _sample_motion(model: MotionModel, audio: Tensor, au: Tensor, options: Gener
                          "use lip strength 1, or retrain it (make weights-motion)")
     if options.sampler not in SAMPLERS:
         raise ValueError(f"unknown sampler {options.sampler!r}: one of {', '.join(SAMPLERS)}")
-    T = audio.shape[0]
+    if options.silence_pad < 0:
+        raise ValueError(f"silence_pad must be 0 or more frames, got {options.silence_pad}")
+    clip_frames = audio.shape[0]
     if au.dim() == 1:
-        au = au[None].expand(T, -1)
-    if au.shape != (T, facs.NUM_AUS):
-        raise ValueError(f"AU prompt must be [{T}, {facs.NUM_AUS}], got {tuple(au.shape)}")
+        au = au[None].expand(clip_frames, -1)
+    if au.shape != (clip_frames, facs.NUM_AUS):
+        raise ValueError(f"AU prompt must be [{clip_frames}, {facs.NUM_AUS}], got {tuple(au.shape)}")
+    pad = options.silence_pad
+    if pad:  # silence either side (the AU prompt held), sampled with the clip and cut off at the end
+        silence = silence_features(feature, pad).to(audio)
+        audio = torch.cat([silence, audio, silence])
+        au = torch.cat([au[:1].expand(pad, -1), au, au[-1:].expand(pad, -1)])
+    T = audio.shape[0]
     device = next(model.parameters()).device
     audio = audio.to(device)[None]
     prompt = (au.float() * edge_envelope(T, options.prompt_ramp * feature.fps)[:, None]).to(device)[None]
@@ -283,7 +312,13 @@ def _sample_motion(model: MotionModel, audio: Tensor, au: Tensor, options: Gener
     finally:
         torch.set_num_threads(threads)
     raw = model.denormalise(x[0]).cpu()
-    raw = raw * edge_envelope(T, options.calm_frames)[:, None]  # rest is all zeros
+    # ease into rest (all zeros) at the ends: the mouth at the padded clip's ends (so it may already be
+    # moving when the audio starts mid-word), head, eyes and brows at the clip's own (a calm first frame)
+    envelope = edge_envelope(clip_frames, options.calm_frames)[:, None].repeat(1, raw.shape[1])
+    mouth = slice(ARKIT.start + SPEECH_CHANNELS.start, ARKIT.start + SPEECH_CHANNELS.stop)
+    envelope[:, mouth] = edge_envelope(T, options.calm_frames)[pad : pad + clip_frames, None]
+    raw = raw[pad : pad + clip_frames] * envelope
+    prompt = prompt[:, pad : pad + clip_frames]
     raw[:, ROTATION] *= options.head_motion
     raw[:, TRANSLATION] *= options.head_motion
     motion = unpack_motion(raw)
