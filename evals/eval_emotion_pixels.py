@@ -33,6 +33,9 @@ motion's own rise of the same channels (facs):
     surprise  +0.323 / +0.247   ok    (motion +0.74; browInnerUp +0.58, browOuterUp +0.44-0.48, eyeWide +0.05-0.07)
     sadness   +0.021 / +0.010   NO    (motion +0.90, but read as mouthPucker +0.68 and browDown +0.16;
                                        browInnerUp -0.004, mouthFrown +0.03)
+  2026-11-25, the model with rest starts and the avatar with defined brows (make weights-avatar), 28 s
+  on 2 idle cores: 6 of 8; joy +0.537 / +0.489, anger +0.481 / +0.422 (browDown now read on both
+  sides), surprise +0.339 / +0.193, sadness +0.008 / +0.005 NO (read as mouthPucker +0.66-0.71).
   avatar of 18:04 (commit 1a44830): also 6 of 8, weaker (joy +0.45, anger +0.07 with mouthSmile +0.22
     rising more than browDown, surprise +0.14, sadness +0.008); at rest it read mouthSmile 0.48.
 """

@@ -40,14 +40,17 @@ runs give the closure share a standard error of about 0.07. In three tv_* clips 
 train) only 58-76 % of the loud frames fall on the aligned word: likely sound effects around it (not
 checked by ear).
 
-Measured (2026-11-25, the shipped weights/motion.safetensors, lip strength 2 from the file, 20 steps,
-seed 0, 1 thread, 33 s; 80 recordings, 72.9 s, all aligned, 98 % of loud frames under a spoken phone),
-with animate's default of 4 lip samples: lip_corr 0.673 (alsa 0.777, ktuberling 0.661; loudness alone
-0.624), over the spoken frames 0.643 (loudness 0.586); bilabial_closure 0.943 of 35 (reference 1.0);
-aperture_ratio 0.944; offset 0 frames. With one sample (--lip-samples 1): lip_corr 0.637, closure 0.914.
-Goal for lip sync not met (closure and offset met). How much of the gap is the reference's own error:
-evals/eval_reference.py scores the same model on held-out TTS voices against this pocketsphinx
-reference and against their exact phone timings (0.602 against 0.712).
+Measured (2026-11-25, the shipped weights/motion.safetensors (90k steps, rest starts), lip strength 2
+from the file, 20 steps, animate's silence pad of 2 frames, seed 0, 1 thread, 33 s; 80 recordings,
+72.9 s, all aligned, 98 % of loud frames under a spoken phone), with animate's default of 4 lip
+samples: lip_corr 0.708 (alsa 0.793, ktuberling 0.698; loudness alone 0.624), over the spoken frames
+0.679 (loudness 0.586); bilabial_closure 0.886 of 35 (reference 1.0); aperture_ratio 0.959; offset 0
+frames: all three goals met. With one sample (--lip-samples 1): lip_corr 0.679, closure 0.829.
+Without the silence pad (--silence-pad 0) the model scores 0.681; the one shipped before it 0.673
+(0.691 with the pad). On the validation set (--recordings asterisk --every 5, 105 prompts): 0.741,
+closure 0.602 (reference 0.929). How much the reference's own error costs: evals/eval_reference.py
+scores the model on held-out TTS voices against this pocketsphinx reference and against their exact
+phone timings.
 """
 
 from __future__ import annotations

@@ -22,13 +22,14 @@ Figures (printed as one JSON object on stdout, a summary on stderr):
   (goal <= 0.1); au_mae_upper_all includes AU43/AU45; *_ref: the corpus motion itself;
 - seconds_10s: wall-clock seconds to sample 10 s of speech (goal <= 2 on the 2-core CPU).
 
-Measured (weights/motion.safetensors: 35k steps + a 25-min fine-tune with audio dropout and the
-adversarial loss; all 200 eval utterances, dpmpp_2m 20 steps, strength 1, lip strength 2 from the
-file, 1 thread), 2026-11-25 with animate's default of 4 lip samples: lip_corr 0.761 (flite rms 0.659,
-espeak-ng f4 0.69-0.83 by language), bilabial_closure 0.808 (reference 0.949), aperture_ratio 1.13,
-offset 0 frames, au_mae_upper 0.017, seconds_10s 0.93. One sample (--lip-samples 1): lip_corr 0.737
-(rms 0.633), bilabial_closure 0.803, aperture_ratio 1.18, seconds_10s 0.23; 3 samples: 0.755, 0.80.
-At lip strength 1 and one sample (60 utterances): 0.673 / 0.644.
+Measured (2026-11-25, weights/motion.safetensors: 35k steps, a 25-min fine-tune with audio dropout
+and the adversarial loss, then 87 min with rest starts, 90k steps in all (Makefile weights-motion);
+all 200 eval utterances, dpmpp_2m 20 steps, strength 1, lip strength 2 from the file, animate's
+silence pad of 2 frames, 1 thread) with animate's default of 4 lip samples: lip_corr 0.821,
+bilabial_closure 0.816 (reference 0.949), aperture_ratio 1.00, offset 0 frames, au_mae_upper 0.015,
+seconds_10s 0.94 (on a busy CPU). One sample (--lip-samples 1): lip_corr 0.798, bilabial_closure
+0.813, seconds_10s 0.24. The model before the rest starts scored 0.761 / 0.808 without the silence
+pad and 0.808 / 0.811 with it.
 """
 
 from __future__ import annotations
@@ -151,7 +152,7 @@ def evaluate(weights: Path | None, corpus: Path, limit: int, options: GenerateOp
         "au_mae_upper_all_ref": round(float(np.mean(err_ref_all)), 4),
         "seconds_10s": round(min(times), 3),
         "steps": options.steps, "sampler": options.sampler, "strength": options.strength,
-        "lip_strength": options.lip_strength, "lip_samples": options.lip_samples,
+        "lip_strength": options.lip_strength, "lip_samples": options.lip_samples, "silence_pad": options.silence_pad,
         "threads": torch.get_num_threads(),
     }
 
@@ -169,11 +170,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="guidance scale on the audio [default: the one the weights file records]")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lip-samples", type=int, default=d.lip_samples, help="speech channels: the median of this many samples")
+    parser.add_argument("--silence-pad", type=int, default=d.silence_pad, help="frames of silence either side (animate's default)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     options = replace(d, steps=args.steps, sampler=args.sampler, strength=args.strength, seed=args.seed,
-                      lip_samples=args.lip_samples)
+                      lip_samples=args.lip_samples, silence_pad=args.silence_pad)
     try:
         result = evaluate(args.weights, args.corpus, args.limit, options, args.lip_strength)
     except (EmotalkError, ValueError) as err:

@@ -18,12 +18,13 @@ patch critic (discriminator.py) learns to tell corpus motion windows from the de
 weighted like the AU loss toward low noise levels. Meant to sharpen lip closures and keep motion
 lively where the v-loss alone averages; whether it helps is measured by evaluate.py.
 
-Options measured and left off (2026-11-25; each a 25-min fine-tune from the shipped model's
-checkpoint without the adversarial loss; shipped model: real speech r 0.673, held-out TTS r 0.761,
-closure 80.8 %): `--word-clips 0.2` real 0.683; `--rest-starts 0.2` real 0.686, TTS 0.758, closure
-77 % (22 min more: 0.688, 0.760, 79 %; with the adversarial loss: 0.683, 0.757, 78 %); both 0.682, TTS 0.758, closure 78 %; `--extra-corpus build/corpus-recorded` (recorded.py)
-real 0.682, TTS 0.746, closure 77 %. Clips that start mid-speech (23 of the 80 real recordings)
-score 0.59-0.60 with or without rest starts, the others 0.71-0.72.
+Options measured (2026-11-25; fine-tunes from the checkpoint of the model then shipped, without the
+adversarial loss; that model: real speech r 0.673, held-out TTS r 0.761, closure 80.8 %, all sampled
+without generate's silence pad): `--word-clips 0.2` real 0.683; `--rest-starts 0.2` real 0.686, TTS
+0.758, closure 77 % (22 min more: 0.688, 0.760, 79 %; with the adversarial loss: 0.683, 0.757, 78 %);
+both 0.682, TTS 0.758, closure 78 %; `--extra-corpus build/corpus-recorded` (recorded.py) real
+0.682, TTS 0.746, closure 77 %. Kept: rest starts, 25 + 22 + 40 min (the Makefile's weights-motion);
+sampled with the silence pad: real 0.708, closure 88.6 %; TTS 0.821, closure 81.6 %.
 
 The learning rate warms up over the first steps, then follows a cosine over this run's minutes
 down to 10 %; a resumed run restarts that cosine (a warm restart) from the checkpoint's weights,
