@@ -79,6 +79,20 @@ def test_motion_only_writes_motion_and_csv_but_no_video(tmp_path, files):
     assert lines[0] == ",".join(HEADER) and len(lines) == T + 1
 
 
+def test_silence_pad_zero_holds_the_mouth_at_rest_on_the_first_frame(tmp_path, files):
+    audio = wav(tmp_path / "a.wav")  # noise from the first sample: "speech" at frame 0
+    mouths = {}
+    for pad in ("0", "2"):
+        out = tmp_path / f"m{pad}.safetensors"
+        result = animate(files, "--audio", str(audio), "--silence-pad", pad, "--motion-only", "--motion-out", str(out))
+        assert result.exit_code == 0, result.output
+        motion = artifacts.load_artifact(out, artifacts.MOTION)
+        assert motion.meta["silence_pad"] == int(pad)
+        mouths[pad] = motion.tensors["arkit"][:, facs.SPEECH_CHANNELS]
+    assert mouths["0"][[0, -1]].abs().max() == 0
+    assert mouths["2"][0].abs().max() > 0  # the default lets it move
+
+
 def test_same_seed_same_motion(tmp_path, files):
     audio = wav(tmp_path / "a.wav")
     outs = []
@@ -139,6 +153,7 @@ def test_unusable_audio_is_one_line_error(tmp_path, files):
     (["--strength", "-1"], "--strength"),
     (["--lip-strength", "9"], "--lip-strength"),
     (["--lip-samples", "0"], "--lip-samples"),
+    (["--silence-pad", "-1"], "--silence-pad"),
 ])
 def test_usage_errors(tmp_path, files, args, message):
     audio = wav(tmp_path / "a.wav")

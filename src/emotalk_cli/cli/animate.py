@@ -22,7 +22,9 @@ exaggerates it, 0 leaves it to the model. --lip-strength is the guidance scale o
 crisply the lips follow the speech (the motion model's file sets the default, 2 for the shipped one;
 1 is the plain model, which mumbles a little). The same inputs and --seed give the same motion; blinks,
 gaze and head motion change with the seed. The video lasts as long as the audio, carries it, and
-starts and ends on a calm face. --csv writes the motion as ARKit blendshapes in the Live Link Face
+starts and ends on a calm face: head, eyes and brows at rest, the emotion faded in and out, and the
+mouth at rest unless the audio itself starts or ends mid-word (then the lips follow it from the first
+frame; --silence-pad 0 holds them shut there instead). --csv writes the motion as ARKit blendshapes in the Live Link Face
 CSV layout (Unreal, Blender, Maya importers).
 """
 
@@ -42,6 +44,8 @@ from emotalk_cli.errors import EmotalkError
 MAX_STEPS = 25  # the sampler's ceiling (motion.generate.MAX_STEPS)
 LIP_SAMPLES = 4  # motion.generate.GenerateOptions.lip_samples
 MAX_LIP_SAMPLES = 16
+SILENCE_PAD = 2  # motion.generate.GenerateOptions.silence_pad
+MAX_SILENCE_PAD = 25
 
 
 def animate(
@@ -57,6 +61,7 @@ def animate(
     seed: int = typer.Option(0, "--seed", help="Random seed: same inputs and seed give the same motion."),
     steps: int = typer.Option(20, "--steps", help=f"Sampler steps (1..{MAX_STEPS})."),
     lip_samples: int = typer.Option(LIP_SAMPLES, "--lip-samples", help=f"Mouth = median of this many samples (1..{MAX_LIP_SAMPLES}; 1 is fastest)."),
+    silence_pad: int = typer.Option(SILENCE_PAD, "--silence-pad", help=f"Frames of silence the model hears before and after the audio (0..{MAX_SILENCE_PAD}), so audio that starts mid-word opens the mouth on frame 0; 0 holds the mouth at rest on the first and last frames."),
     head_motion: float = typer.Option(1.0, "--head-motion", help="Scale of head motion (0 keeps the head still)."),
     blinks: bool = typer.Option(True, "--blinks/--no-blinks", help="Natural blinks."),
     motion_out: Optional[Path] = typer.Option(None, "--motion-out", help="Also write the motion (emotalk.motion .safetensors)."),
@@ -75,6 +80,8 @@ def animate(
         raise fail(f"--steps {steps} is out of range: use 1 to {MAX_STEPS}", code=2)
     if not 1 <= lip_samples <= MAX_LIP_SAMPLES:
         raise fail(f"--lip-samples {lip_samples} is out of range: use 1 to {MAX_LIP_SAMPLES}", code=2)
+    if not 0 <= silence_pad <= MAX_SILENCE_PAD:
+        raise fail(f"--silence-pad {silence_pad} is out of range: use 0 to {MAX_SILENCE_PAD}", code=2)
     if not 0.0 <= strength <= 5.0:
         raise fail(f"--strength {strength} is out of range: use 0 to 5", code=2)
     if lip_strength is not None and not 0.0 <= lip_strength <= 5.0:
@@ -87,11 +94,11 @@ def animate(
         raise fail("--motion-only writes no video: drop -o, or drop --motion-only", code=2)
     with reported_errors():
         _animate(audio, emotion, au, au_track, output, avatar, weights, strength, lip_strength, seed, steps, lip_samples,
-                 head_motion, blinks, motion_out, csv, motion_only, size, backend, device, force, quiet)
+                 silence_pad, head_motion, blinks, motion_out, csv, motion_only, size, backend, device, force, quiet)
 
 
 def _animate(audio, emotion, au, au_track, output, avatar, weights, strength, lip_strength, seed, steps, lip_samples,
-             head_motion, blinks, motion_out, csv, motion_only, size, backend, device, force, quiet) -> None:
+             silence_pad, head_motion, blinks, motion_out, csv, motion_only, size, backend, device, force, quiet) -> None:
     import torch
 
     from emotalk_cli import artifacts, facs
@@ -123,7 +130,7 @@ def _animate(audio, emotion, au, au_track, output, avatar, weights, strength, li
     if lip_strength is None:
         lip_strength = default_lip_strength(model)
     options = GenerateOptions(steps=steps, strength=strength, lip_strength=lip_strength, seed=seed,
-                              head_motion=head_motion, blinks=blinks, lip_samples=lip_samples)
+                              head_motion=head_motion, blinks=blinks, lip_samples=lip_samples, silence_pad=silence_pad)
     sample_started = time.perf_counter()
     with progress(quiet) as bar:
         passes = len(chunk_spans(num_frames, options.chunk, options.chunk_overlap))  # a minute of audio each
@@ -134,7 +141,7 @@ def _animate(audio, emotion, au, au_track, output, avatar, weights, strength, li
 
     meta = {"command": "animate", "audio": audio.name, "fps": fps, "arkit_names": list(facs.ARKIT_NAMES),
             "emotion": emotion, "au": au, "au_track": au_track, "strength": strength, "lip_strength": lip_strength, "seed": seed, "steps": steps, "lip_samples": lip_samples,
-            "head_motion": head_motion, "blinks": blinks,
+            "silence_pad": silence_pad, "head_motion": head_motion, "blinks": blinks,
             "weights": Path(weights).name if weights else "motion.safetensors"}
     if motion_out is not None:
         artifacts.save_artifact(motion_out, artifacts.MOTION, motion, meta, overwrite=force)
