@@ -45,3 +45,30 @@ def test_dictionary_synonyms_inherit_the_label_and_skip_held_out_forms(tmp_path)
     phrases = C.synonym_corpus(list(found.values()), per_word=4)
     assert phrases and all(held not in e.text for e in phrases)
     assert any(e.text.startswith("not") or "not " in e.text for e in phrases)
+
+
+def test_the_validation_split_leaves_training_and_never_touches_the_held_out_words():
+    """evals/text2au_validation.py rebinds the split in its own process: checked in a fresh one."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = """
+import sys; sys.path.insert(0, 'evals')
+from emotalk_cli.text2au import vocabulary as V
+from emotalk_cli.text2au.lexicon import mentions
+real = {w.adjective for w in V.TEST_WORDS}
+import text2au_validation as tv
+n_words, n_idioms = tv.use_validation_split()
+val = {w.adjective for w in V.TEST_WORDS}
+train = {w.adjective for w in V.TRAIN_WORDS}
+assert n_words == len(val) > 50 and n_idioms > 5
+assert not (val & real) and not (val & train) and not (real & train)
+banned = frozenset(V.held_out_tokens())
+assert real <= banned and val <= banned
+assert not any(mentions(w, banned) for w in train)
+print('ok')
+"""
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr

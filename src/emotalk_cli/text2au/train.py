@@ -16,7 +16,8 @@
    token dropout on the states (so it leans on meaning, not on exact vectors of seen words);
    batches group phrases of similar length (glossed phrases run 5-70 tokens).
    Loss: MSE on the AU intensities + 0.1 * BCE on the `emotional` flag.
-No model selection uses the held-out set: the epoch count is fixed in TrainConfig.
+No model selection uses the held-out set: the epoch count is fixed in TrainConfig, and the noise
+settings were chosen on a split of the training words (evals/text2au_validation.py).
 """
 
 from __future__ import annotations
@@ -46,8 +47,10 @@ class TrainConfig:
     batch_size: int = 128  # phrases per step
     lr: float = 1e-3  # AdamW peak learning rate (after 200 warm-up steps, cosine to 0)
     weight_decay: float = 0.01
-    state_noise: float = 0.1  # std of Gaussian noise on encoder states, relative to their std
-    token_drop: float = 0.1  # probability of masking out a non-special token during training
+    state_noise: float = 0.5  # std of Gaussian noise on encoder states, relative to their std
+    token_drop: float = 0.3  # probability of masking out a non-special token during training
+    # (0.5 / 0.3 chosen on evals/text2au_validation.py's split of the training words: validation
+    # accuracy 80.5 % against 78.7 % for 0.3 / 0.2 and 74.8 % / 77.2 % (seeds 0 / 1) for 0.1 / 0.1)
     flag_weight: float = 0.1  # weight of the `emotional` BCE term
     encode_batch: int = 256  # phrases per frozen-encoder pass when caching states
     threads: int = 0  # torch threads; 0 = torch's default (all cores)
