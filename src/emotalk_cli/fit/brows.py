@@ -1,6 +1,6 @@
 """Defined brows: darken a fitted avatar's eyebrows so a face tracker (and a viewer) can read them.
 
-    avatar = define_brows(avatar, load_landmark_map(), strength=0.6)   # fit-avatar --define-brows 0.6
+    avatar = define_brows(avatar, load_landmark_map(), strength=1.0)   # fit-avatar --define-brows 1
 
 Why: brow expressions (AU4 brow lowerer = ARKit browDownLeft/Right; AU1/AU2 raises) are read from
 where the brows sit against the eyes. A portrait with faint, fair brows (the default avatar's, NASA's
@@ -16,12 +16,14 @@ brow colour, width or hair colour tried changed.
 What it does: the brow band is MediaPipe's brow outline (upper arc 70, 63, 105, 66, 107 and lower arc
 46, 53, 52, 65, 55 on the face's right; 300, 293, 334, 296, 336 / 276, 283, 282, 295, 285 on its left,
 each from the tail to the head of the brow), mapped onto the avatar's neutral surface through the
-landmark map. Along the band's centre line, its half-width is half the arcs' distance, tapered from
-the head (full width) to the tail (`TAIL_WIDTH` of it), as brows thin towards the temple. Each face-skin
-Gaussian within the band is blended towards the brow colour (the fitted hair colour times `DARKNESS`:
-brow hair is denser and shadowed, so darker than the scalp's) by `strength` times a weight that is 1
-inside the band and falls smoothly to 0 over `FALLOFF` of the half-width beyond it (no hard edge).
-Only colours change: geometry, opacity and the rig are the fit's.
+landmark map. Along the band's centre line, its half-width is `WIDTH` times half the arcs' distance,
+tapered from the head (full width) to the tail (`TAIL_WIDTH` of it), as brows thin towards the
+temple. Each face-skin Gaussian's colour is multiplied by a tint, the fitted hair colour's hue at
+brightness `DARKNESS` (brow hair is denser and shadowed, so darker than the scalp's), mixed in by
+`strength` times a weight that is 1 inside the band and falls smoothly to 0 across its edge
+(`FALLOFF`), scaled per Gaussian by a random 1 - `STRAND_VARIATION`..1 so it reads as hairs. A
+multiply keeps the skin's own shading under the brow; a blend towards one flat colour looked drawn
+on. Only colours change: geometry, opacity and the rig are the fit's.
 """
 
 from __future__ import annotations
