@@ -148,7 +148,7 @@ def reference_tracks(phones: list[tuple[str, float, float]], fps: float, num_fra
 
 def evaluate(weights: Path | None, steps: int, seed: int, limit: int | None = None, quiet: bool = False,
              lip_strength: float | None = None, lip_samples: int | None = None, silence_pad: int | None = None,
-             recordings: str = "eval", every: int = 1) -> dict:
+             recording_set: str = "eval", every: int = 1) -> dict:
     from emotalk_cli.audio.features import load_audio
     from emotalk_cli.motion.denoiser import load_model
     from emotalk_cli.motion.evaluate import _corr, best_lag, bilabial_closures
@@ -162,7 +162,7 @@ def evaluate(weights: Path | None, steps: int, seed: int, limit: int | None = No
                       lip_samples=GenerateOptions().lip_samples if lip_samples is None else lip_samples,
                       lip_strength=default_lip_strength(model) if lip_strength is None else lip_strength,
                       silence_pad=GenerateOptions().silence_pad if silence_pad is None else silence_pad)
-    set_name, recordings = recordings, find_recordings(recordings, every)[:limit]
+    recordings = find_recordings(recording_set, every)[:limit]
     rows, pairs, failed = [], [], []
     closed = total = closed_ref = total_ref = 0
     started = time.perf_counter()
@@ -223,7 +223,7 @@ def evaluate(weights: Path | None, steps: int, seed: int, limit: int | None = No
         "loud_frames_aligned": mean("loud_frames_aligned"),
         "goals": {"lip_corr": ">= 0.7", "bilabial_closure": ">= 0.8", "offset_frames": "|.| <= 1"},
         "weights": str(weights or "weights/motion.safetensors"), "steps": steps, "seed": seed,
-        "recording_set": set_name, "every": every, "silence_pad": options.silence_pad,
+        "recording_set": recording_set, "every": every, "silence_pad": options.silence_pad,
         "lip_strength": options.lip_strength, "lip_samples": options.lip_samples, "elapsed_s": round(elapsed, 1), "threads": torch.get_num_threads(),
         "per_recording": rows,
     }

@@ -196,13 +196,9 @@ def generate_motion(
 
 
 def silence_features(feature: FeatureConfig, num_frames: int) -> Tensor:
-    """[num_frames, feature.dim]: the features of digital silence (what a quiet lead-in sounds like)."""
-    return audio_features(torch.zeros(frame_samples(feature) * num_frames), num_frames, feature)
-
-
-def frame_samples(feature: FeatureConfig) -> int:
-    """Audio samples per video frame."""
-    return int(round(feature.sample_rate / feature.fps))
+    """[num_frames, feature.dim]: the features of digital silence (what a quiet lead-in sounds like):
+    those of no audio at all, which audio_features pads with silence to the frames asked for."""
+    return audio_features(torch.zeros(0), num_frames, feature)
 
 
 SPEECH_CHANNELS = facs.SPEECH_CHANNELS  # of which lip_samples takes the median
