@@ -85,6 +85,10 @@ def test_banned_forms_never_reach_a_gloss(small):
     assert L.augment("happy", lex, banned=banned) == "happy (enjoying or showing or marked by joy or)"
     assert L.augment("down in the mouth", lex, banned=banned) == "down in the mouth (filled with melancholy and despondency; blue)"
     assert L.mentions("so astounding", frozenset({"astounded"})) and not L.mentions("so amazing", frozenset({"astounded"}))
+    # a hyphen and a space are one: an extra "stomach-churning" must not train a held-out "stomach churning"
+    held = frozenset({"stomach churning", "stomach-turning"})
+    assert L.mentions("stomach-churning", held) and L.mentions("a stomach turning smell", held)
+    assert not L.mentions("stomach", held) and not L.mentions("churning", held)
 
 
 def test_pseudo_words_replace_the_word_and_keep_the_gloss(small):

@@ -15,6 +15,8 @@ Reading a clause (`augment`): multi-word lemmas first ("down in the dumps"), the
 - A word right after a determiner, possessive or "with"/"of"/"in" ("her smile", "with fear") is
   read as a noun or adjective: its verb senses are skipped (`DETERMINERS`), so the words of an
   idiom are not glossed by an unrelated verb.
+- A hyphenated word WordNet writes run together or spaced is found that way ("heavy-hearted" ->
+  heavyhearted, `Lexicon.lemma`).
 - A word the lexicon lacks that is "un"/"non" plus a word it has reads "not <word>" ("unworried"
   -> "not worried", `negated_gloss`), the form the head learned from negated phrases.
 - A definition that negates a quality ("not smiling", "lacking courage", "made less hopeful") is
@@ -100,6 +102,10 @@ class Lexicon:
         """The lexicon key for a (possibly inflected) lower-case word, or None."""
         if word in self.entries:
             return word
+        if "-" in word:  # WordNet writes many compounds run together or spaced: "heavy-hearted" -> heavyhearted
+            for joined in (word.replace("-", ""), word.replace("-", " ")):
+                if joined in self.entries:
+                    return joined
         base = self.exceptions.get(word)
         if base in self.entries:
             return base
@@ -156,7 +162,8 @@ GLOSS = re.compile(r"\(([^()]*)\)")  # the glosses augment() inserted: "(excessi
 def mentions(text: str, banned: frozenset[str]) -> bool:
     """Whether `text` mentions a banned form: a banned phrase, a banned word, or a word starting
     with the stem of a banned word of 4+ letters ("sickening" for "sick", "astounding" for
-    "astounded", "pleasant" for "pleased")."""
+    "astounded", "pleasant" for "pleased"). Hyphens and spaces are one: "stomach-churning"
+    mentions "stomach churning" and "stomach turning" mentions "stomach-turning"."""
     words = _WORD.findall(text.lower())
     exact, prefixes = _banned_words(banned)
     if any(w in exact or w.startswith(prefixes) for w in words):
@@ -165,8 +172,8 @@ def mentions(text: str, banned: frozenset[str]) -> bool:
 
 
 def _mentions_phrase(text: str, banned: frozenset[str]) -> bool:
-    joined = " " + " ".join(_WORD.findall(text.lower())) + " "
-    return any(" " + b + " " in joined for b in banned if " " in b)
+    joined = " " + " ".join(_WORD.findall(text.lower().replace("-", " "))) + " "
+    return any(" " + b.replace("-", " ") + " " in joined for b in banned if " " in b or "-" in b)
 
 
 _SUFFIXES = ("ation", "ment", "ness", "ied", "ful", "ing", "ion", "ity", "ous", "ed", "er", "ly", "y", "e", "s")
