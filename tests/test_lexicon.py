@@ -68,6 +68,23 @@ def test_lookup_and_morphology(small):
     assert lex.lemma("table") is None
 
 
+def test_hyphenated_words_find_run_together_lemmas(tmp_path):
+    lex = lexicon_of(tmp_path, {"heavyhearted": [["depressed", ["sad"], "a"]], "worked up": [["excited", [], "a"]]})
+    assert lex.lemma("heavy-hearted") == "heavyhearted" and lex.lemma("worked-up") == "worked up"
+    assert L.augment("she looks heavy-hearted", lex) == "she looks heavy-hearted (depressed; sad)"
+    assert lex.lemma("light-hearted") is None
+
+
+def test_mixture_words_read_as_the_feelings_they_mix(small):
+    """'bittersweet' is glossed with both its sides (vocabulary.MIXED), never with a one-sided definition."""
+    lex = L.load_lexicon(small)
+    assert L.augment("feeling bittersweet", lex) == "feeling bittersweet (happy and sad)"
+    glosses = L.mixture_glosses()
+    assert glosses["heartwarming"] == "happy and a little sad"  # a part under half the strongest
+    assert set(glosses) == {p for p, _ in V.MIXED if " " not in p}
+    assert L.augment("happy tears", lex) == "happy (enjoying or showing or marked by joy or pleasure) tears"  # phrases: as written
+
+
 def test_augment_glosses_content_words_only(small):
     lex = L.load_lexicon(small)
     assert L.augment("she looks very lugubrious", lex) == "she looks very lugubrious (excessively mournful; sorrowful)"
