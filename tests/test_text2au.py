@@ -200,3 +200,48 @@ def test_glossed_head_reads_each_clause_with_its_glosses(tmp_path):
     assert k.au.shape == (1, facs.NUM_AUS) and not any("cut" in w for w in k.warnings)
     with pytest.raises(ArtifactError, match="no such gloss lexicon file"):
         load_model(weights, lexicon_path=tmp_path / "none.safetensors")
+
+
+def test_ensemble_file_averages_its_members(tmp_path):
+    from emotalk_cli.text2au.model import HeadEnsemble, build_head
+
+    config = Text2AUConfig(d_model=16, heads=2, layers=1, ff=32, members=2)
+    torch.manual_seed(0)
+    ensemble = build_head(config).eval()
+    assert isinstance(ensemble, HeadEnsemble) and len(ensemble.members) == 2
+    path = tmp_path / "ensemble.safetensors"
+    save_head(ensemble, path, {})
+    loaded, _ = load_head(path)
+    states, mask = torch.randn(3, 6, config.encoder_dim), torch.ones(3, 6, dtype=torch.long)
+    mask[0, 4:] = 0
+    au, logit = loaded(states, mask)
+    by_hand = [head(states, mask) for head in ensemble.members]  # the obvious version: each member, then the mean
+    assert torch.allclose(au, (by_hand[0][0] + by_hand[1][0]) / 2, atol=1e-6)
+    assert torch.allclose(logit, (by_hand[0][1] + by_hand[1][1]) / 2, atol=1e-6)
+    with pytest.raises(ValueError, match="two or more heads"):
+        HeadEnsemble([AUHead(config)])
+
+
+def test_second_sense_reading_is_blended_in(tmp_path):
+    """A clause with a two-sense word is read twice; the second reading weighs second_sense_weight."""
+    from emotalk_cli.text2au.lexicon import save_lexicon
+
+    lexicon = tmp_path / "lexicon.safetensors"
+    save_lexicon(lexicon, {"bristle": [["react in an offended or angry manner", [], "v"], ["rise up as in fear", ["uprise"], "v"]],
+                           "lugubrious": [["excessively mournful", ["sorrowful"], "a"]]}, {}, source="test", licence="test")
+    weights = tmp_path / "two-senses.safetensors"
+    config = Text2AUConfig(d_model=16, heads=2, layers=1, ff=32, glosses=True, second_sense_weight=0.25)
+    torch.manual_seed(0)
+    save_head(AUHead(config).eval(), weights, {})
+    model = load_model(weights, lexicon_path=lexicon)
+    texts = ["bristling with rage", "very lugubrious"]
+    assert model.reading(texts, sense=1) == ["bristling (rise up as in fear; uprise) with rage",
+                                             "very lugubrious (excessively mournful; sorrowful)"]  # one sense: as before
+    au, p, _ = model.forward_texts(texts)
+    from emotalk_cli.text2au import encoder as enc
+
+    first = model._read(*enc.tokenize(model.reading(texts), config.gloss_tokens)[:2])
+    second = model._read(*enc.tokenize(model.reading(texts, sense=1), config.gloss_tokens)[:2])
+    assert torch.allclose(au[0], 0.75 * first[0][0] + 0.25 * second[0][0], atol=1e-5)
+    assert torch.allclose(p[0], 0.75 * first[1][0] + 0.25 * second[1][0], atol=1e-5)
+    assert torch.allclose(au[1], first[0][1], atol=1e-5)  # nothing to blend for a one-sense word

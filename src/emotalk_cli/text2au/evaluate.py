@@ -143,6 +143,8 @@ def main(argv: list[str] | None = None) -> None:
     if model.config.glosses:
         print(f"reads glosses: {len(model.lexicon.entries)} WordNet 3.0 lemmas ({args.lexicon}), "
               f"e.g. {model.reading(['feeling lugubrious'])[0]!r}")
+    if model.config.members > 1 or model.config.second_sense_weight:
+        print(f"{model.config.members} heads averaged; second-sense reading weighs {model.config.second_sense_weight}")
     print(f"held-out split: {len(V.TEST_WORDS)} words and {len(V.TEST_IDIOMS)} idioms never in training "
           f"({len(V.TRAIN_WORDS)} words, {len(V.TRAIN_IDIOMS)} idioms in the vocabulary for training)")
 

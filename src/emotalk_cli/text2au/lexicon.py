@@ -117,8 +117,9 @@ class Lexicon:
         return None
 
     def gloss(self, lemma: str, banned: frozenset[str] = frozenset(), skip_self: str = "",
-              nominal: bool = False) -> str | None:
-        """The first sense of `lemma` as 'definition; syn, syn' (None when it has none).
+              nominal: bool = False, sense: int = 0) -> str | None:
+        """The first sense of `lemma` as 'definition; syn, syn' (None when it has none); with
+        `sense` 1, its second sense where it has one (the first otherwise), for the second reading.
 
         `nominal`: the word stands where English puts a noun (after "her", "the", "with", ...: "a smile
         on her face", "trembling with fear"), so a verb sense cannot be meant: the first sense that is
@@ -132,6 +133,8 @@ class Lexicon:
         sense is ever used, as at run time, so a word never stands for another of its meanings.
         """
         senses = self.entries.get(lemma)
+        if sense and senses and len(senses) > 1:
+            senses = senses[sense:] + senses[:sense]
         if nominal and senses:
             senses = [sense for sense in senses if len(sense) < 3 or sense[2] != "v"]
         if not senses:
@@ -261,12 +264,13 @@ def pseudo_word(rng: random.Random) -> str:
 
 
 def augment(text: str, lexicon: Lexicon, skip: frozenset[str] | None = None, banned: frozenset[str] = frozenset(),
-            rng: random.Random | None = None, p_pseudo: float = 0.0) -> str:
+            rng: random.Random | None = None, p_pseudo: float = 0.0, sense: int = 0) -> str:
     """text -> text with '(gloss)' after each of its first MAX_GLOSSES glossable words or phrases.
 
     `banned`: forms whose mention disqualifies a sense (training: the held-out forms).
     `rng`, `p_pseudo`: during training, replace a glossed word by a nonsense word with this
     probability, so the head learns to read the gloss of a word it cannot know.
+    `sense`: 1 glosses each word with its second sense where it has one (Lexicon.gloss).
     """
     skip = skip_words() if skip is None else skip
     lowered = text.lower()
@@ -289,7 +293,7 @@ def augment(text: str, lexicon: Lexicon, skip: frozenset[str] | None = None, ban
             key = " ".join(words) if n > 1 else lexicon.lemma(words[0])
             if key and key in lexicon.entries:
                 nominal = n == 1 and k > 0 and spans[k - 1][2] in DETERMINERS
-                gloss = lexicon.gloss(key, banned, skip_self=words[-1] if n == 1 else "", nominal=nominal)
+                gloss = lexicon.gloss(key, banned, skip_self=words[-1] if n == 1 else "", nominal=nominal, sense=sense)
                 if gloss:
                     found = (n, gloss)
                     break
