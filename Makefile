@@ -70,7 +70,7 @@ weights-lexicon: setup
 	bash scripts/setup_wordnet.sh
 	$(PY) scripts/build_lexicon.py --out weights/lexicon.safetensors --cache build/lexicon_senses.pt
 
-# The emotion controller's head, reading phrases with their glosses: ~13 min on one CPU thread (OMP_NUM_THREADS=1), less on 2 idle cores.
+# The emotion controller: two heads (seeds 0, 1) reading phrases with their glosses: 16 min on 2 idle cores (8 a head), about twice that on one thread.
 weights-text2au: weights-lexicon
 	$(PY) -m emotalk_cli.text2au.train --out weights/text2au.safetensors
 
