@@ -220,6 +220,10 @@ def test_ensemble_file_averages_its_members(tmp_path):
     assert torch.allclose(logit, (by_hand[0][1] + by_hand[1][1]) / 2, atol=1e-6)
     with pytest.raises(ValueError, match="two or more heads"):
         HeadEnsemble([AUHead(config)])
+    bad = tmp_path / "bad.safetensors"
+    save_head(AUHead(Text2AUConfig(d_model=16, heads=2, layers=1, ff=32, second_sense_weight=1.5)), bad, {})
+    with pytest.raises(ArtifactError, match="second-sense weight of 1.5"):
+        load_head(bad)
 
 
 def test_second_sense_reading_is_blended_in(tmp_path):

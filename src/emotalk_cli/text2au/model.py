@@ -212,6 +212,9 @@ def load_head(path: str | os.PathLike, device: torch.device | str = "cpu") -> tu
         raise ArtifactError(f"{source}: trained on encoder {config.encoder!r}, this emotalk has {enc.ENCODER_NAME!r}; remake it: {MADE_BY}")
     if tuple(config.au_names) != facs.AU_NAMES:
         raise ArtifactError(f"{source}: its AU list differs from this emotalk's facs.AU_NAMES; remake it: {MADE_BY}")
+    if config.members < 1 or not 0.0 <= config.second_sense_weight <= 1.0:
+        raise ArtifactError(f"{source}: its config asks for {config.members} heads and a second-sense weight of "
+                            f"{config.second_sense_weight} (needs >= 1 and 0-1); remake it: {MADE_BY}")
     with torch.device("meta"):
         head = build_head(config)
     try:
