@@ -136,7 +136,7 @@ class Lexicon:
         if sense and senses and len(senses) > 1:
             senses = senses[sense:] + senses[:sense]
         if nominal and senses:
-            senses = [sense for sense in senses if len(sense) < 3 or sense[2] != "v"]
+            senses = [entry for entry in senses if len(entry) < 3 or entry[2] != "v"]
         if not senses:
             return None
         definition, synonyms = senses[0][0], senses[0][1]
