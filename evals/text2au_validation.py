@@ -30,6 +30,7 @@ Measured 2026-11-25 (session 7), one head each (members 1), then combined at rea
   + mixture words glossed with both sides, seeds 0 / 1                  79.5 % / 98.1 %, 78.5 % / 94.8 %
   those two heads averaged                                              80.9 % / 96.6 %
   averaged, and each clause also read in its second senses (w 0.25)    82.2 % / 97.9 %  -> shipped
+  the same trained by this script as shipped (members 2, 2 threads)     82.9 % / 97.9 %  (--name shipped)
   (the same on the 0.5 / 0.3 heads of seed 1 and of noise 0.7:          80.8 % -> 81.7 %; w 0.5: 80.8 %)
   one head read twice, w 0.25 (four heads)                              +1.0, +0.4, +1.9, +1.3 points
   tried and dropped: 3 nearest training words named in each gloss       75.7 % / 74.9 % (seeds 0 / 1)
