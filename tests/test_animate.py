@@ -184,3 +184,12 @@ def test_emotion_text_goes_through_text2au(tmp_path, files):
     assert result.exit_code == 0, result.output
     meta = artifacts.load_artifact(tmp_path / "m.safetensors", artifacts.MOTION).meta
     assert meta["emotion"] == "furious" and meta["command"] == "animate"
+
+
+def test_cli_defaults_are_the_library_defaults():
+    """animate keeps copies of the sampler's defaults (so --help needs no torch import): they must agree."""
+    from emotalk_cli.cli import animate as cli
+    from emotalk_cli.motion import generate
+
+    d = generate.GenerateOptions()
+    assert (cli.LIP_SAMPLES, cli.SILENCE_PAD, cli.MAX_STEPS) == (d.lip_samples, d.silence_pad, generate.MAX_STEPS)
