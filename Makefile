@@ -60,9 +60,10 @@ weights-landmarks: setup
 	$(PY) scripts/build_landmark_map.py --out weights/landmark_map.safetensors --force
 
 # The default avatar: fitted from scikit-image's astronaut.png (NASA, public domain) by fit-avatar's library,
-# its faint brows filled in (fit.brows, as fit-avatar --define-brows 1) so brow expressions read.
+# its fringe trimmed 25 mm above the brows and its faint brows filled in (fit.brows, as fit-avatar
+# --clear-fringe 25 --define-brows 1) so brow expressions read.
 weights-avatar: setup
-	$(PY) scripts/build_default_avatar.py --out weights/default_avatar.safetensors --define-brows 1.0 --force
+	$(PY) scripts/build_default_avatar.py --out weights/default_avatar.safetensors --clear-fringe 25 --define-brows 1.0 --force
 
 # Dictionary glosses of affective words from WordNet 3.0 (Princeton; apt wordnet-base, build time only); each word's
 # sense is chosen by the frozen MiniLM (~2.5 min the first time; the sense embeddings are kept in build/).

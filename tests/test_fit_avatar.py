@@ -48,13 +48,14 @@ def test_fit_astronaut_writes_a_loadable_neutral_avatar_and_preview(tmp_path):
 
     out, preview = tmp_path / "a.safetensors", tmp_path / "fit.png"
     result = run("--image", str(astronaut()), "-o", str(out), "--iterations", "3", "--gaussians", "4000",
-                 "--preview", str(preview), "--quiet", "--device", "cpu", "--define-brows", "0.8")
+                 "--preview", str(preview), "--quiet", "--device", "cpu", "--define-brows", "0.8", "--clear-fringe", "20")
     assert result.exit_code == 0, result.output
     avatar = load_avatar(out)
     assert len(avatar) == 4000 and avatar.sh.shape == (4000, 1, 3)
     meta = avatar.meta
     assert meta["options"]["define_brows"] == 0.8 and meta["brows"]["strength"] == 0.8
     assert meta["brows"]["gaussians_changed"] > 0
+    assert meta["options"]["clear_fringe_mm"] == 20 and meta["fringe"]["clearance_mm"] == 20
     assert meta["command"] == "emotalk fit-avatar" and meta["source"]["file"] == "astronaut.png"
     assert len(meta["source"]["sha256"]) == 64 and meta["options"]["iterations"] == 3
     fit = meta["fit"]
@@ -174,6 +175,13 @@ def test_existing_output_needs_force(tmp_path):
 def test_brow_strength_outside_0_to_1_is_refused(tmp_path):
     out = tmp_path / "a.safetensors"
     one_line_error(run("--image", str(astronaut()), "-o", str(out), "--define-brows", "2", "--quiet"), "--define-brows 2.0 is outside")
+    assert not out.exists()
+
+
+def test_fringe_clearance_outside_0_to_50_mm_is_refused(tmp_path):
+    out = tmp_path / "a.safetensors"
+    one_line_error(run("--image", str(astronaut()), "-o", str(out), "--clear-fringe", "60", "--quiet"),
+                   "--clear-fringe 60.0 is outside")
     assert not out.exists()
 
 

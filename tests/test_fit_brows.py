@@ -1,13 +1,19 @@
 """fit.brows: the brow band's weights (against a point-by-point version) and define_brows on the
-shipped avatar: only face skin along the brows darkens, the rest is untouched, meta records it."""
+shipped avatar: only face skin along the brows darkens, the rest is untouched, meta records it; the
+fringe's harmonic fill (against a direct linear solve) and clear_fringe on a fringe painted over the
+shipped avatar's brows."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import pytest
 import torch
 
 from emotalk_cli.errors import EmotalkError
-from emotalk_cli.fit.brows import FALLOFF, band_weight, brow_band, brow_weights, define_brows
+from emotalk_cli.fit.brows import (FALLOFF, band_weight, brow_band, brow_weights, clear_fringe, define_brows,
+                                   fringe_mask, harmonic_fill, neutral_means)
+from emotalk_cli.fit.photometric import SH_C0
 
 
 def band_weight_slow(point: torch.Tensor, centre: torch.Tensor, half_width: torch.Tensor) -> float:
@@ -92,3 +98,68 @@ def test_define_brows_zero_is_the_fit_and_out_of_range_is_refused(shipped):
     assert define_brows(avatar, landmark_map, 0.0) is avatar
     with pytest.raises(EmotalkError, match="outside"):
         define_brows(avatar, landmark_map, 1.5)
+
+
+def test_harmonic_fill_matches_a_direct_solve():
+    """Each filled colour is the mean of its neighbours': solve (I - A_uu) x_u = A_uk x_k directly."""
+    g = torch.Generator().manual_seed(1)
+    n, k = 40, 4
+    colours = torch.rand(n, 3, generator=g)
+    unknown = torch.tensor([3, 7, 8, 15, 16, 22, 30, 31, 38])
+    neighbours = torch.stack([torch.tensor([j for j in torch.randperm(n, generator=g).tolist() if j != int(i)][:k])
+                              for i in unknown])
+    adjacency = torch.zeros(len(unknown), n, dtype=torch.float64)  # row u: 1/k at each neighbour
+    for row, near in enumerate(neighbours):
+        for j in near.tolist():
+            adjacency[row, j] += 1.0 / k
+    position = {int(u): row for row, u in enumerate(unknown)}
+    known = [j for j in range(n) if j not in position]
+    a_uu = adjacency[:, unknown]
+    a_uk = adjacency[:, known]
+    direct = torch.linalg.solve(torch.eye(len(unknown), dtype=torch.float64) - a_uu, a_uk @ colours[known].double())
+    filled = harmonic_fill(colours, unknown, neighbours)
+    assert torch.allclose(filled.double(), direct, atol=1e-4)
+    assert not torch.allclose(filled, colours[unknown], atol=1e-2)  # the unknowns' own colours played no part
+
+
+def test_clear_fringe_repaints_a_painted_fringe_as_skin(shipped):
+    avatar, landmark_map = shipped
+    hair_rgb = torch.tensor(avatar.meta["fit"]["hair_rgb"])
+    # paint a fringe: every front face-skin Gaussian from 2 to 15 mm above the brows' centre lines, hair-coloured
+    means = neutral_means(avatar)
+    points = landmark_map.points(avatar.template.vertices, avatar.template.faces)
+    part = avatar.template.face_part[avatar.gaussians.parent]
+    front_skin = (part == avatar.template.part("skin")) & (means[:, 2] > 0.06)
+    painted = torch.zeros(len(avatar), dtype=torch.bool)
+    for centre, half_width in brow_band(points, landmark_map.landmark).values():
+        x_range = (means[:, 0] > centre[:, 0].min()) & (means[:, 0] < centre[:, 0].max())
+        painted |= x_range & (means[:, 1] > centre[:, 1].max() + half_width.max() + 0.002) & \
+            (means[:, 1] < centre[:, 1].min() + 0.015)
+    painted &= front_skin
+    sh = avatar.sh.clone()
+    sh[painted, 0] = (hair_rgb - 0.5) / SH_C0
+    fringed = replace(avatar, sh=sh)
+    sh_before = fringed.sh.clone()
+
+    mask = fringe_mask(fringed, landmark_map)
+    assert painted.sum() > 100 and mask[painted].all()  # the painted fringe is found, all of it
+    out = clear_fringe(fringed, landmark_map)
+    changed = (out.sh != fringed.sh).any(-1).any(-1)
+    assert not (changed & ~mask).any()  # only the fringe's Gaussians are written
+    assert changed[painted].all()  # (the shipped avatar's own cleared strip may refill to the same colours)
+    # the forehead comes back: the fill lands near the shipped avatar's own colours under the painted hair
+    shipped_rgb = 0.5 + SH_C0 * avatar.sh[painted, 0]
+    filled_error = (0.5 + SH_C0 * out.sh[painted, 0] - shipped_rgb).norm(dim=-1).mean()
+    hair_error = (hair_rgb - shipped_rgb).norm(dim=-1).mean()
+    assert filled_error < 0.3 * hair_error  # measured: 0.077 against 0.386
+    assert torch.equal(out.opacities, fringed.opacities) and out.gaussians is fringed.gaussians
+    assert out.meta["fringe"]["gaussians_recoloured"] == int(mask.sum()) and out.meta["fringe"]["clearance_mm"] == 25
+    assert torch.equal(fringed.sh, sh_before)  # the input is untouched
+    assert torch.equal(clear_fringe(fringed, landmark_map).sh, out.sh)  # deterministic
+
+
+def test_clear_fringe_zero_is_the_fit_and_out_of_range_is_refused(shipped):
+    avatar, landmark_map = shipped
+    assert clear_fringe(avatar, landmark_map, 0.0) is avatar
+    with pytest.raises(EmotalkError, match="outside 0 to 50 mm"):
+        clear_fringe(avatar, landmark_map, 0.08)

