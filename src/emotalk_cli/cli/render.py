@@ -18,10 +18,14 @@ Examples:
 
   emotalk render --avatar examples/scene.ply --motion motion.safetensors --audio a.wav -o out.mp4
 
+  emotalk render --motion motion.safetensors --audio a.wav --camera examples/camera_path.json -o out.mp4
+
 Without --avatar the default avatar in weights/ is used. A rigged avatar (.safetensors from
 fit-avatar) follows the motion's expression, gaze and head pose; --au and --arkit set (or, with a
 motion, add) an expression. A .ply in the standard 3D Gaussian Splatting layout renders as a static
-scene; a motion file moves it rigidly by its head pose. Frames stream into ffmpeg (h264, yuv420p; aac audio cut to
+scene; a motion file moves it rigidly by its head pose. --camera reads a camera path: keyframes of
+yaw, pitch and zoom over time in JSON ({"keyframes": [{"time": 0, "yaw": -20}, {"time": 2, "yaw": 20,
+"pitch": 10, "zoom": 1.3}]}), moving linearly between them. Frames stream into ffmpeg (h264, yuv420p; aac audio cut to
 the shorter of audio and video).
 """
 
@@ -29,6 +33,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
@@ -51,10 +56,11 @@ def render(
     width: Optional[int] = typer.Option(None, "--width", help="Frame width, overriding --size."),
     height: Optional[int] = typer.Option(None, "--height", help="Frame height, overriding --size."),
     fps: Optional[float] = typer.Option(None, "--fps", help="Frame rate [default: the motion's, else 25]."),
-    duration: Optional[float] = typer.Option(None, "--duration", help=f"Seconds to render without motion or audio [default: {DEFAULT_DURATION}]."),
+    duration: Optional[float] = typer.Option(None, "--duration", help=f"Seconds to render without motion or audio [default: the camera path's length, else {DEFAULT_DURATION}]."),
     yaw: float = typer.Option(0.0, "--yaw", help="Camera yaw in degrees (+ toward the subject's left)."),
     pitch: float = typer.Option(0.0, "--pitch", help="Camera pitch in degrees (+ from above)."),
     orbit: float = typer.Option(0.0, "--orbit", help="Degrees of yaw the camera sweeps over the clip."),
+    camera: Optional[Path] = typer.Option(None, "--camera", help="Camera path: a JSON file of keyframes {time, yaw, pitch, zoom} (instead of --yaw/--pitch/--orbit)."),
     fov: float = typer.Option(25.0, "--fov", help="Vertical field of view in degrees."),
     distance: Optional[float] = typer.Option(None, "--distance", help="Camera distance in scene units [default: frame the subject]."),
     up: str = typer.Option("+y", "--up", help="The scene's up axis: +y, -y (most COLMAP captures), +z, -z."),
@@ -66,11 +72,11 @@ def render(
 ) -> None:
     with reported_errors():
         _render(avatar, output, motion, audio, au, arkit, width or size, height or size, fps, duration, yaw, pitch, orbit,
-                fov, distance, up, background, backend, device, force, quiet)
+                camera, fov, distance, up, background, backend, device, force, quiet)
 
 
 def _render(avatar, output, motion, audio, au, arkit, width, height, fps, duration, yaw, pitch, orbit,
-            fov, distance, up, background, backend, device, force, quiet) -> None:
+            camera, fov, distance, up, background, backend, device, force, quiet) -> None:
     import torch
 
     from emotalk_cli import artifacts
@@ -90,8 +96,16 @@ def _render(avatar, output, motion, audio, au, arkit, width, height, fps, durati
     if backend not in BACKENDS:
         raise EmotalkError(f"unknown --backend {backend!r}: use one of {', '.join(BACKENDS)}")
     check_frame_size(width, height)
+    path = None
+    if camera is not None:
+        from emotalk_cli.render.camera_path import load_camera_path
+
+        given = [name for name, value in (("--yaw", yaw), ("--pitch", pitch), ("--orbit", orbit)) if value != 0.0]
+        if given:
+            raise EmotalkError(f"--camera sets the views: leave out {', '.join(given)} (or put them in the path's keyframes)")
+        path = load_camera_path(camera)
     view = ViewOptions(width=width, height=height, fov=fov, yaw=yaw, pitch=pitch, orbit=orbit,
-                       distance=distance, up=up, background=_parse_background(background))
+                       distance=distance, up=up, background=_parse_background(background), path=path)
     torch_device = resolve_device(device)
     expression = _static_expression(au, arkit)
     subject = _load_subject(avatar)
@@ -116,11 +130,14 @@ def _render(avatar, output, motion, audio, au, arkit, width, height, fps, durati
         num_frames = max(1, math.ceil(sound.seconds * fps - 1e-6))
     else:
         seconds = DEFAULT_DURATION if duration is None else duration
+        if duration is None and path is not None and float(path.times[-1]) > 0:
+            seconds = float(path.times[-1])  # the camera path's own length
         if seconds <= 0:
             raise EmotalkError(f"--duration {seconds} must be positive")
         num_frames = max(1, round(seconds * fps))
     if suffix in IMAGE_SUFFIXES + (".ply",):
         num_frames = 1
+    view = replace(view, fps=fps)
 
     if channels is None:
         channels = {"arkit": torch.zeros(num_frames, 52), "head_rotation": torch.zeros(num_frames, 3),

@@ -38,7 +38,7 @@ def look_at(eye: Tensor, target: Tensor, up: Tensor) -> Tensor:
 
 def orbit(
     center: Tensor,  # [3] point the camera looks at
-    distance: float,  # from the centre, in scene units
+    distance: float | Tensor,  # [C] or scalar: from the centre, in scene units
     yaw_degrees: Tensor,  # [C] around the up axis; 0 looks along -forward (from +forward toward the centre)
     pitch_degrees: float | Tensor,  # [C] or scalar: + looks from above
     up: str = "+y",
@@ -57,7 +57,7 @@ def orbit(
         torch.cos(pitch)[:, None] * (torch.cos(yaw)[:, None] * forward + torch.sin(yaw)[:, None] * side)
         + torch.sin(pitch)[:, None] * up_vec
     )
-    eye = center + distance * direction
+    eye = center + torch.as_tensor(distance, dtype=torch.float32).reshape(-1, 1) * direction
     return look_at(eye, center.expand_as(eye), up_vec)
 
 

@@ -14,6 +14,7 @@ from torch import Tensor
 from emotalk_cli.device import rasterizer_threads
 from emotalk_cli.errors import RenderError
 from emotalk_cli.render import camera as cameras
+from emotalk_cli.render.camera_path import CameraPath, sample_camera_path
 from emotalk_cli.render.rasterize import rasterize
 from emotalk_cli.splats.gaussians import Splats, axis_angle_to_quat, quat_to_matrix
 
@@ -31,6 +32,8 @@ class ViewOptions:
     distance: float | None = None  # from the subject's centre, scene units; None frames the subject
     up: str = "+y"  # the scene's up axis: +y (ours), -y (most COLMAP/Inria captures), +z, -z
     background: tuple[float, float, float] = (1.0, 1.0, 1.0)  # RGB in [0, 1]
+    path: CameraPath | None = None  # keyframed yaw, pitch and zoom over time; replaces yaw, pitch and orbit
+    fps: float = 25.0  # frame rate: when each frame is on the camera path
 
 
 def subject_bounds(means: Tensor) -> tuple[Tensor, float]:
@@ -60,9 +63,13 @@ def camera_path(splats: Splats, view: ViewOptions, num_frames: int, centre: Tens
     distance = view.distance if view.distance is not None else cameras.frame_distance(radius, view.fov)
     if distance <= 0:
         raise RenderError(f"camera distance {distance} must be positive")
-    steps = torch.arange(num_frames, dtype=torch.float32) / max(num_frames, 1)
-    yaws = view.yaw + view.orbit * steps
-    viewmats = cameras.orbit(centre, distance, yaws, view.pitch, up=view.up)
+    if view.path is not None:
+        yaws, pitches, zoom = sample_camera_path(view.path, torch.arange(num_frames, dtype=torch.float64) / view.fps)
+        viewmats = cameras.orbit(centre, distance / zoom, yaws, pitches, up=view.up)
+    else:
+        steps = torch.arange(num_frames, dtype=torch.float32) / max(num_frames, 1)
+        yaws = view.yaw + view.orbit * steps
+        viewmats = cameras.orbit(centre, distance, yaws, view.pitch, up=view.up)
     K = cameras.intrinsics(view.fov, view.width, view.height)
     return viewmats, K.expand(num_frames, 3, 3)
 
