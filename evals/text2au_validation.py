@@ -36,6 +36,18 @@ Measured 2026-11-25 (session 7), one head each (members 1), then combined at rea
   tried and dropped: 3 nearest training words named in each gloss       75.7 % / 74.9 % (seeds 0 / 1)
                      149 more words from WordNet, labelled by hand      79.3 % / 76.0 % (seeds 0 / 1)
   vocabulary size: half / three quarters of the training words          77.6 % / 80.5 %
+Measured 2026-11-25 (session 8), one head each (1 thread, two runs at once), seeds 0 / 1:
+  the session-7 settings (above)                                         79.5 % / 98.1 %, 78.5 % / 94.8 %
+  + negated nouns in training, all forms ("without fear", "no anger")    77.6 % / 94.1 %, 80.9 % / 95.5 %
+  + negated nouns without bare "without/lacking/no {n}" -> shipped       80.6 % / 98.3 %, 80.2 % / 97.5 %
+    (both with "without"/"from"/"no"/"any" read as noun contexts; the shipped pair averaged:
+    81.6 % / 98.6 % against 80.9 % / 96.6 % for the session-7 pair under the same readings)
+  tried and dropped: a third member (seed 2) beside the two shipped       82.9 -> 83.4 % (+0.5; 1.5x the time)
+                     the clause's sentence embedding as a second token    78.5 % (seed 0)
+  not yet followed up: per_word 45, 6 epochs                             80.9 % (seed 0, +1.4: one seed only)
+                     a no-gloss reading blended in (w 0.1-0.5)            82.9 -> 82.8-80.1 %
+                     each glossed word's synonyms read in its place       82.9 -> 83.5 % at w 0.15
+                     nearest training words' labels (k 20) blended in     82.9 -> 83.5 % at 0.2-0.3
 """
 
 from __future__ import annotations

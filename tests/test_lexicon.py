@@ -168,6 +168,9 @@ def test_a_word_after_a_determiner_is_not_read_as_a_verb(tmp_path):
     lex = lexicon_of(tmp_path, entries)
     assert L.augment("i fear it", lex) == "i fear (be afraid or feel anxious) it"
     assert L.augment("trembling with fear", lex) == "trembling with fear (an emotion felt in anticipation of danger; fearfulness)"
+    assert L.augment("without fear", lex) == "without fear (an emotion felt in anticipation of danger; fearfulness)"
+    assert L.augment("free from fear", lex) == "free from fear (an emotion felt in anticipation of danger; fearfulness)"
+    assert L.augment("no fear at all", lex) == "no fear (an emotion felt in anticipation of danger; fearfulness) at all"
     assert L.augment("box it", lex) == "box (put into a box; package) it"
     assert L.augment("a box of chocolates", lex) == "a box of chocolates"
     assert L.augment("the old man", lex) == "the old (of long duration) man"

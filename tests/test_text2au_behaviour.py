@@ -49,6 +49,18 @@ def test_negation_is_not_the_emotion(model):
         assert category(k.au[0]) == "neutral", (text, k.au[0])
 
 
+def test_a_negated_noun_is_not_the_emotion(model):
+    """'without fear', 'free from anger': the feeling's noun negated reads as its absence."""
+    for text in ("without fear", "free from anger", "no disgust at all", "free of worry", "without any sadness"):
+        k = frames(model, text)
+        assert category(k.au[0]) == "neutral", (text, category(k.au[0]), k.au[0])
+    for text in ("devoid of joy", "without any joy"):
+        k = frames(model, text)
+        assert au(k, "AU12") < 0.2 and category(k.au[0]) in ("neutral", "sadness"), text
+    for text, want in (("with fear", "fear"), ("full of anger", "anger"), ("filled with joy", "happiness")):
+        assert category(frames(model, text).au[0]) == want, text  # the same nouns, not negated
+
+
 def test_time_varying_prompts(model):
     k = frames(model, "calm at first, then furious")
     assert k.times.tolist() == [0.0, 1.0]

@@ -5,6 +5,7 @@ intensity on the FACS A-E scale (0.2 ... 1.0):
 - one emotion at intensity i: i * prototype; a modifier multiplies i ("slightly" 0.4, "utterly"
   2.0), clamped to [0.3, 1.0] so that a named emotion never drops below a visible trace;
 - negation: "not happy" -> a mild opposite (sadness at 0.3); "not angry", "not afraid", ... -> neutral;
+  the same for a feeling's noun negated ("devoid of joy", "free from anger": vocabulary.NOUN_NEGATIONS);
 - mixtures: a weighted sum of the parts ("and" 1:1, "but" 2:3, "with a hint of" 4:1), rescaled so
   its strongest AU equals the strongest part's intensity (a blend of two strong feelings stays strong);
 - time cues ("at first", "then", "slowly") leave a clause's label unchanged: `infer.py` splits a
@@ -158,6 +159,13 @@ def build_corpus(seed: int = 0, words=None, idioms=None, per_word: int = 40, neu
             negation = rng.choice(V.NEGATIONS).format(x=text)
             template = rng.choice(("{x}", "{x}", "she is {x}", "feeling {x}", "he looks {x}", "i am {x}"))
             out.append(_example(template.format(x=negation), negated(((word.emotion, i, 1.0),))))
+    for word in emotive:  # negations of the feeling's noun: "without fear", "free from anger"
+        if not word.noun:
+            continue
+        for _ in range(per_word // 4):
+            negation = rng.choice(V.NOUN_NEGATIONS).format(n=word.noun)
+            template = rng.choice(("{x}", "{x}", "she is {x}", "he looks on, {x}", "speaking {x}", "{x} in her voice"))
+            out.append(_example(template.format(x=negation), negated(((word.emotion, word.intensity, 1.0),))))
     for idiom in idioms:
         if idiom[1][0][0] != "neutral":
             for neg in ("not {x}", "not exactly {x}", "far from {x}", "not {x} at all"):

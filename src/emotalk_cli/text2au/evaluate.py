@@ -85,6 +85,9 @@ def behaviour(model) -> list[tuple[str, bool, str]]:
         checks.append((f"negation {text!r}: no smile, not its emotion", float(k.au[0, facs.AU_INDEX["AU12"]]) < 0.2
                        and category(k.au[0]) not in ("happiness",) and (text.split()[-1] in ("happy",) or category(k.au[0]) == "neutral"
                        or "happy" in text), category(k.au[0])))
+    for text in ("without fear", "free from anger", "no disgust at all"):
+        got = category(one(text).au[0])
+        checks.append((f"negation {text!r}: neutral", got == "neutral", got))
     for text, want in (("calm at first, then furious", ["neutral", "anger"]),
                        ("starts sad and slowly brightens", ["sadness", "happiness"]),
                        ("happy, then sad, then angry", ["happiness", "sadness", "anger"]),

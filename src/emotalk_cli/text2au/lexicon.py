@@ -12,8 +12,8 @@ at build time by the frozen MiniLM's similarity to the training vocabulary of ea
 senses, stay as they are.
 
 Reading a clause (`augment`): multi-word lemmas first ("down in the dumps"), then single words.
-- A word right after a determiner, possessive or "with"/"of"/"in" ("her smile", "with fear") is
-  read as a noun or adjective: its verb senses are skipped (`DETERMINERS`), so the words of an
+- A word right after a determiner, possessive or "with"/"of"/"in"/"without"/"from"/"no"/"any"
+  ("her smile", "with fear", "without fear") is read as a noun or adjective: its verb senses are skipped (`DETERMINERS`), so the words of an
   idiom are not glossed by an unrelated verb.
 - A hyphenated word WordNet writes run together or spaced is found that way ("heavy-hearted" ->
   heavyhearted, `Lexicon.lemma`).
@@ -88,7 +88,8 @@ today now later first end state full filled overcome half mixed same time while 
 GLOSS_NEGATIONS = frozenset("not no never nor lacking lack without less scarcely hardly free devoid".split())
 
 # Words after which English puts a noun phrase ("her smile", "with fear"): a word right after one is not read as a verb.
-DETERMINERS = frozenset("a an the her his my your their our its one's this that these those every with of in".split())
+DETERMINERS = frozenset("a an the her his my your their our its one's this that these those every with of in "
+                        "without from no any".split())
 
 
 @dataclass(frozen=True)
@@ -199,16 +200,17 @@ def _banned_words(banned: frozenset[str]) -> tuple[frozenset[str], tuple[str, ..
 
 
 def skip_words() -> frozenset[str]:
-    """Words augment() never glosses from the dictionary: function words, the intensity, negation and
-    time words, and the one-word mixtures of vocabulary.MIXED (those get `mixture_glosses`)."""
+    """Words augment() never glosses from the dictionary: function words, the intensity, negation
+    ("free from", "devoid of") and time words, and the one-word mixtures of vocabulary.MIXED (those get `mixture_glosses`)."""
     from emotalk_cli.text2au import vocabulary as V
 
     words = set(_FUNCTION_WORDS)
     # the vocabulary's mixture words: their dictionary glosses name one side only ("bittersweet":
     # "tinged with sadness"), while the word means both
     words.update(phrase for phrase, _ in V.MIXED if " " not in phrase)
-    for phrase in (*V.ADVERBS, *V.NOUN_MODIFIERS, *V.TIME_PREFIXES, *V.NOUN_TIME_PREFIXES, *V.TIME_SUFFIXES, *V.NEGATIONS):
-        words.update(_WORD.findall(phrase.replace("{x}", "")))
+    for phrase in (*V.ADVERBS, *V.NOUN_MODIFIERS, *V.TIME_PREFIXES, *V.NOUN_TIME_PREFIXES, *V.TIME_SUFFIXES, *V.NEGATIONS,
+                   *V.NOUN_NEGATIONS):
+        words.update(_WORD.findall(phrase.replace("{x}", "").replace("{n}", "")))
     return frozenset(words)
 
 

@@ -375,6 +375,15 @@ NEGATIONS: tuple[str, ...] = (
     "not very {x}", "not really {x}", "not in the least {x}", "doesn't feel {x}", "not feeling {x}",
     "not {x} anymore", "hardly {x} at all",
 )
+# Negations of a feeling named by its noun ("free from anger", "no disgust at all"): labelled as NEGATIONS are.
+# Bare "without {n}", "lacking {n}" and "no {n}" are left out: dictionary definitions are full of
+# them ("left without aid"), and training on them dampened such glosses (validation intensity order
+# 98.1 -> 94.1 % on one seed); "without fear" reads right without them.
+NOUN_NEGATIONS: tuple[str, ...] = (
+    "free from {n}", "free of {n}", "free of any {n}", "free from any {n}", "devoid of {n}", "devoid of any {n}",
+    "without any {n}", "without a trace of {n}", "with no {n} at all", "no {n} at all", "no sign of {n}",
+    "not a trace of {n}", "not a hint of {n}", "never any {n}", "no longer any {n}",
+)
 # Time cues that may open or close a clause without changing its emotion.
 TIME_PREFIXES: tuple[str, ...] = (
     "at first", "then", "and then", "later", "afterwards", "after that", "eventually", "finally",
