@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from emotalk_cli.errors import EmotalkError
-from emotalk_cli.fit.brows import (FALLOFF, band_weight, brow_band, brow_weights, clear_fringe, define_brows,
+from emotalk_cli.fit.brows import (FALLOFF, _interp, band_weight, brow_band, brow_weights, clear_fringe, define_brows,
                                    fringe_mask, harmonic_fill, neutral_means)
 from emotalk_cli.fit.photometric import SH_C0
 
@@ -120,6 +120,14 @@ def test_harmonic_fill_matches_a_direct_solve():
     filled = harmonic_fill(colours, unknown, neighbours)
     assert torch.allclose(filled.double(), direct, atol=1e-4)
     assert not torch.allclose(filled, colours[unknown], atol=1e-2)  # the unknowns' own colours played no part
+
+
+def test_interp_matches_numpy():
+    import numpy as np
+
+    xp, fp = torch.tensor([-0.03, -0.01, 0.0, 0.02]), torch.tensor([0.05, 0.06, 0.058, 0.052])
+    x = torch.linspace(-0.05, 0.04, 37)
+    assert np.allclose(_interp(x, xp, fp).numpy(), np.interp(x.numpy(), xp.numpy(), fp.numpy()), atol=1e-7)
 
 
 def test_clear_fringe_repaints_a_painted_fringe_as_skin(shipped):

@@ -1,7 +1,7 @@
 """Readable brows: trim a fringe off a fitted avatar's brows and darken faint brows, so a face
 tracker (and a viewer) can read brow expressions.
 
-    avatar = clear_fringe(avatar, load_landmark_map(), clearance=0.02)  # fit-avatar --clear-fringe 20
+    avatar = clear_fringe(avatar, load_landmark_map(), clearance=0.025)  # fit-avatar --clear-fringe 25
     avatar = define_brows(avatar, load_landmark_map(), strength=1.0)    # fit-avatar --define-brows 1
 
 Why: brow expressions (AU4 brow lowerer = ARKit browDownLeft/Right; AU1/AU2 raises) are read from
@@ -165,9 +165,9 @@ def fringe_mask(avatar: Avatar, landmark_map: LandmarkMap, clearance: float = FR
     """[N] bool: the face-skin Gaussians a fringe paints over the brows: hair-coloured (nearer the
     fit's hair colour than its skin colour) and on the forehead strip from each brow band's top edge
     up to `clearance` metres above it, across the brow's width."""
-    template = avatar.template
     from emotalk_cli.fit.photometric import SH_C0
 
+    template = avatar.template
     means = neutral_means(avatar)  # [N, 3]
     points = landmark_map.points(template.vertices, template.faces)
     rgb = 0.5 + SH_C0 * avatar.sh[:, 0]  # [N, 3] as fitted
