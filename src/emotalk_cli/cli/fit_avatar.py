@@ -8,6 +8,8 @@ Examples:
 
   emotalk fit-avatar --video talk.mp4 --max-frames 8 -o avatar.safetensors
 
+  emotalk fit-avatar --image portrait.jpg --clear-fringe 25 --define-brows 1 -o avatar.safetensors
+
   emotalk fit-avatar --image portrait.jpg --iterations 600 --gaussians 80000 -o avatar.safetensors
 
   emotalk render --avatar avatar.safetensors --au AU12=0.8,AU6=0.6 --yaw 30 -o smile.png
@@ -61,12 +63,12 @@ def fit_avatar(
     if (image is None) == (video is None):
         raise fail("give exactly one of --image PHOTO or --video VIDEO", code=2)
     with reported_errors():
-        _fit_avatar(image, video, output, iterations, seed, gaussians, landmarker, max_frames, define_brows, clear_fringe, preview, device,
-                    force, quiet)
+        _fit_avatar(image, video, output, iterations, seed, gaussians, landmarker, max_frames, define_brows, clear_fringe,
+                    preview, device, force, quiet)
 
 
-def _fit_avatar(image, video, output, iterations, seed, gaussians, landmarker, max_frames, define_brows, clear_fringe, preview, device,
-                force, quiet) -> None:
+def _fit_avatar(image, video, output, iterations, seed, gaussians, landmarker, max_frames, define_brows, clear_fringe,
+                preview, device, force, quiet) -> None:
     from dataclasses import replace
 
     from emotalk_cli.avatar import save_avatar
