@@ -44,7 +44,8 @@ Measured 2026-11-25 (session 8), one head each (1 thread, two runs at once), see
     81.6 % / 98.6 % against 80.9 % / 96.6 % for the session-7 pair under the same readings)
   tried and dropped: a third member (seed 2) beside the two shipped       82.9 -> 83.4 % (+0.5; 1.5x the time)
                      the clause's sentence embedding as a second token    78.5 % (seed 0)
-  not yet followed up: per_word 45, 6 epochs                             80.9 % (seed 0, +1.4: one seed only)
+  per_word 45, 6 epochs (on the shipped corpus), seeds 0 / 1            81.8 % / 97.5 %, 81.1 % / 96.7 %
+    but the pair averaged 81.3 % against the shipped pair's 81.6 %: not taken
                      a no-gloss reading blended in (w 0.1-0.5)            82.9 -> 82.8-80.1 %
                      each glossed word's synonyms read in its place       82.9 -> 83.5 % at w 0.15
                      nearest training words' labels (k 20) blended in     82.9 -> 83.5 % at 0.2-0.3
