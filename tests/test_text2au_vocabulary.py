@@ -2,6 +2,8 @@
 
 import hashlib
 
+import torch
+
 from emotalk_cli.text2au import vocabulary as V
 
 
@@ -72,3 +74,26 @@ print('ok')
     root = Path(__file__).resolve().parents[1]
     result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
+
+
+def test_negated_nouns_are_labelled_as_negations():
+    """'free from anger' is neutral, 'devoid of joy' a mild sadness (corpus.negated), never the feeling."""
+    from emotalk_cli import facs
+    from emotalk_cli.text2au import corpus as C
+
+    examples = C.build_corpus(0, per_word=8)
+    negated = [e for e in examples if any(e.text.startswith(n.split("{n}")[0]) for n in V.NOUN_NEGATIONS
+                                          if not n.startswith("{n}"))]
+    assert len(negated) > 100
+    nouns = {w.noun: w.emotion for w in V.TRAIN_WORDS if w.noun and w.emotion not in ("neutral",)}
+    checked = 0
+    for e in negated:
+        noun = next((n for n in nouns if e.text.endswith(" " + n)), None)
+        if noun is None:
+            continue
+        checked += 1
+        if nouns[noun] == "happiness":
+            assert torch.allclose(e.au, C.label((("sadness", C.MIN_INTENSITY, 1.0),))), e.text
+        else:
+            assert float(e.au.max()) == 0.0, e.text
+    assert checked > 50

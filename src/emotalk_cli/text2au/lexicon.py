@@ -13,8 +13,8 @@ senses, stay as they are.
 
 Reading a clause (`augment`): multi-word lemmas first ("down in the dumps"), then single words.
 - A word right after a determiner, possessive or "with"/"of"/"in"/"without"/"from"/"no"/"any"
-  ("her smile", "with fear", "without fear") is read as a noun or adjective: its verb senses are skipped (`DETERMINERS`), so the words of an
-  idiom are not glossed by an unrelated verb.
+  ("her smile", "with fear", "without fear") is read as a noun or adjective: its verb senses are
+  skipped (`DETERMINERS`), so the words of an idiom are not glossed by an unrelated verb.
 - A hyphenated word WordNet writes run together or spaced is found that way ("heavy-hearted" ->
   heavyhearted, `Lexicon.lemma`).
 - A word the lexicon lacks that is "un"/"non" plus a word it has reads "not <word>" ("unworried"
@@ -201,7 +201,8 @@ def _banned_words(banned: frozenset[str]) -> tuple[frozenset[str], tuple[str, ..
 
 def skip_words() -> frozenset[str]:
     """Words augment() never glosses from the dictionary: function words, the intensity, negation
-    ("free from", "devoid of") and time words, and the one-word mixtures of vocabulary.MIXED (those get `mixture_glosses`)."""
+    ("free from", "devoid of") and time words, and the one-word mixtures of vocabulary.MIXED (those
+    get `mixture_glosses`)."""
     from emotalk_cli.text2au import vocabulary as V
 
     words = set(_FUNCTION_WORDS)
