@@ -67,8 +67,10 @@ weights-avatar: setup
 
 # Dictionary glosses of affective words from WordNet 3.0 (Princeton; apt wordnet-base, build time only); each word's
 # sense is chosen by the frozen MiniLM (~2.5 min the first time; the sense embeddings are kept in build/).
+# Affect tags of words from the data files of vaderSentiment and empath (both MIT; build time only).
 weights-lexicon: setup
 	bash scripts/setup_wordnet.sh
+	$(VENV)/bin/pip install --quiet --no-deps vaderSentiment==3.3.2 empath==0.89
 	$(PY) scripts/build_lexicon.py --out weights/lexicon.safetensors --cache build/lexicon_senses.pt
 
 # The emotion controller: two heads (seeds 0, 1) reading phrases with their glosses: 16 min on 2 idle cores (8 a head), about twice that on one thread.

@@ -91,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--name", required=True, help="a name for the run (the printed line, the default --out)")
     parser.add_argument("--config", default="{}", help="TrainConfig fields as JSON, e.g. '{\"epochs\": 4}'")
+    parser.add_argument("--lexicon", default=None, help="gloss lexicon [default: weights/lexicon.safetensors]")
     parser.add_argument("--out", default=None, help="where to write the head [default: build/text2au-val-NAME.safetensors]")
     args = parser.parse_args(argv)
     overrides = json.loads(args.config)
@@ -108,10 +109,10 @@ def main(argv: list[str] | None = None) -> int:
     cfg = replace(T.TrainConfig(threads=1), **overrides)
     print(f"{args.name}: {n_words} validation words, {n_idioms} idioms; training on {len(V.TRAIN_WORDS)} words",
           file=sys.stderr, flush=True)
-    head, meta = T.train(cfg)
+    head, meta = T.train(cfg, lexicon_path=args.lexicon)
     out = args.out or f"build/text2au-val-{args.name}.safetensors"
     save_head(head, out, meta)
-    model = load_model(out)
+    model = load_model(out, lexicon_path=args.lexicon)
     items = C.heldout_category_set()
     accuracy, *_ = category_accuracy(model, items)
     pairs = C.intensity_pairs()

@@ -36,6 +36,17 @@ Which sense glosses a word (chosen at build time, so run time stays a dictionary
 Each sense stores its first definition (examples dropped), its synonyms (for a satellite adjective
 also its cluster head: "lugubrious": "excessively mournful"; sorrowful) and its part of speech.
 `--cache FILE` keeps the sense embeddings between builds (`make weights-lexicon` uses build/).
+
+Affect tags (`affect_tags`, read when a head has `tags`): a word as written -> at most three words
+that say how it feels, from two permissive PyPI lexicons (build time only; the tags are copied into
+the lexicon file):
+- valence from VADER's lexicon (vaderSentiment 3.3.2, MIT; Hutto & Gilbert, "VADER: A Parsimonious
+  Rule-based Model for Sentiment Analysis of Social Media Text", ICWSM 2014): mean rating >= 1 ->
+  "positive", <= -1 -> "negative" (ratings run from -4 to 4);
+- emotion from Empath's categories (empath 0.89, MIT; Fast, Chen & Bernstein, "Empath: Understanding
+  Topic Signals in Large-Scale Text", CHI 2016): a word in the categories below named for one of the
+  six basic emotions gets that emotion's adjective ("angry" for rage, hate, aggression ...), the two
+  emotions with the most such categories first. No NRC data (research-only licence).
 """
 
 from __future__ import annotations
@@ -292,6 +303,85 @@ def build(folder: Path, cache: Path | None = None) -> tuple[dict, dict]:
     return entries, exceptions
 
 
+# Empath categories that name one of the six basic emotions (by their names; the others are topics).
+EMPATH_EMOTIONS = {
+    "happy": ("joy", "cheerfulness", "optimism", "contentment", "zest", "positive_emotion", "celebration", "fun",
+              "affection", "love"),
+    "sad": ("sadness", "suffering", "disappointment", "torment", "shame", "neglect"),
+    "angry": ("anger", "rage", "hate", "aggression", "irritability", "exasperation"),
+    "afraid": ("fear", "nervousness", "horror", "timidity"),
+    "surprised": ("surprise",),
+    "disgusted": ("disgust", "ugliness"),
+}
+TAGS_NOTICE = """Its affect tags are derived from the data of two packages under the MIT License:
+vaderSentiment 3.3.2 (vader_lexicon.txt), Copyright (c) 2016 C.J. Hutto, and
+empath 0.89 (categories.tsv), Copyright (c) 2016 Ethan Fast.
+
+Permission is hereby granted, free of charge, to any person obtaining a copy of this software and
+associated documentation files (the "Software"), to deal in the Software without restriction,
+including without limitation the rights to use, copy, modify, merge, publish, distribute,
+sublicense, and/or sell copies of the Software, and to permit persons to whom the Software is
+furnished to do so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all copies or
+substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED, INCLUDING BUT
+NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY, FITNESS FOR A PARTICULAR PURPOSE AND
+NONINFRINGEMENT. IN NO EVENT SHALL THE AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES
+OR OTHER LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN
+CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE."""
+VALENCE_TAG = 1.0  # |VADER mean rating| from which a word is tagged "positive" / "negative"
+_PLAIN = re.compile(r"^[a-z]+(?:-[a-z]+)*$")
+
+
+def _package_file(package: str, path: str) -> Path:
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        found = Path(distribution(package).locate_file(path))
+    except PackageNotFoundError:
+        found = None
+    if found is None or not found.is_file():
+        raise SystemExit(f"{package}: its data file {path} is missing: pip install --no-deps {package} (make weights-lexicon does)")
+    return found
+
+
+def affect_tags(vader_lexicon: str | None = None, empath_categories: str | None = None) -> dict[str, list[str]]:
+    """word -> ["positive"|"negative"] + up to two of happy/sad/angry/afraid/surprised/disgusted (see
+    above). The two files' texts default to the installed packages' data files."""
+    if vader_lexicon is None:
+        vader_lexicon = _package_file("vaderSentiment", "vaderSentiment/vader_lexicon.txt").read_text(encoding="utf-8", errors="replace")
+    if empath_categories is None:
+        empath_categories = _package_file("empath", "empath/data/categories.tsv").read_text(encoding="utf-8")
+    valence = {}
+    for line in vader_lexicon.splitlines():  # word, mean rating, standard deviation, the ten ratings
+        fields = line.split("\t")
+        if len(fields) > 1 and _PLAIN.match(fields[0]):
+            valence[fields[0]] = float(fields[1])
+    category_of = {c: adjective for adjective, categories in EMPATH_EMOTIONS.items() for c in categories}
+    emotions: dict[str, dict[str, int]] = {}
+    for line in empath_categories.splitlines():  # category, then its words
+        name, *words = line.split("\t")
+        if name in category_of:
+            for word in words:
+                if _PLAIN.match(word):
+                    counts = emotions.setdefault(word, {})
+                    counts[category_of[name]] = counts.get(category_of[name], 0) + 1
+    tags = {}
+    for word in sorted(set(valence) | set(emotions)):
+        found = []
+        if valence.get(word, 0.0) >= VALENCE_TAG:
+            found.append("positive")
+        elif valence.get(word, 0.0) <= -VALENCE_TAG:
+            found.append("negative")
+        ranked = sorted(emotions.get(word, {}).items(), key=lambda kv: (-kv[1], list(EMPATH_EMOTIONS).index(kv[0])))
+        found += [adjective for adjective, _ in ranked[:2]]
+        if found:
+            tags[word] = found
+    return tags
+
+
 def licence_text(copyright_file: Path) -> str:
     """The WordNet 3.0 licence paragraph of Debian's copyright file (it must travel with the data)."""
     text = copyright_file.read_text(encoding="utf-8")
@@ -321,12 +411,17 @@ def main(argv: list[str] | None = None) -> None:
     notice = licence_text(args.copyright)  # holds "WordNet 3.0 Copyright 2006 by Princeton University. ..."
     source = ("WordNet 3.0 (Princeton University), Debian package wordnet-base; one sense per word that reads as a feeling "
               "(chosen with the frozen MiniLM), built by scripts/build_lexicon.py")
-    save_lexicon(args.out, entries, exceptions, source, notice)
+    tags = affect_tags()
+    source += ("; affect tags of words from VADER's lexicon (vaderSentiment 3.3.2, MIT) and Empath's emotion categories "
+               "(empath 0.89, MIT)")
+    save_lexicon(args.out, entries, exceptions, source, f"{notice}\n\n{TAGS_NOTICE}", tags)
     licence_file = Path(args.out).with_suffix(".LICENSE")  # the notice beside the data, as the licence asks
     licence_file.write_text(f"{Path(args.out).name} holds data derived from WordNet 3.0 (glosses and synonyms of one sense "
-                            f"per word that reads as a feeling), built by scripts/build_lexicon.py.\n\n{notice}\n", encoding="utf-8")
+                            f"per word that reads as a feeling), built by scripts/build_lexicon.py.\n\n{notice}\n\n"
+                            f"{TAGS_NOTICE}\n", encoding="utf-8")
     size = Path(args.out).stat().st_size
-    print(f"wrote {args.out}: {len(entries)} lemmas, {len(exceptions)} exceptions, {size / 1e6:.2f} MB", file=sys.stderr)
+    print(f"wrote {args.out}: {len(entries)} lemmas, {len(exceptions)} exceptions, {len(tags)} tagged words, {size / 1e6:.2f} MB",
+          file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -148,12 +148,16 @@ def test_glossed_training_corpus_has_no_held_out_form():
     from emotalk_cli.text2au.train import gloss_corpus
 
     texts = [e.text for e in C.training_corpus(0, per_word=2)]
-    glossed = gloss_corpus(texts, L.load_lexicon(), seed=0, p_pseudo=0.25)  # asserts no leak itself
-    assert len(glossed) == len(texts) and sum("(" in g for g in glossed) > len(texts) // 2
+    lexicon = L.load_lexicon()
     forms = frozenset(V.held_out_tokens())
-    for g in glossed:
-        assert not any(C._contains(g, f) for f in forms), g
-        assert not any(L.mentions(gloss, forms) for gloss in L.GLOSS.findall(g)), g
+    for tags in (False, True) if lexicon.tags else (False,):
+        glossed = gloss_corpus(texts, lexicon, seed=0, p_pseudo=0.25, tags=tags, p_untagged=0.5)  # asserts no leak itself
+        assert len(glossed) == len(texts) and sum("(" in g for g in glossed) > len(texts) // 2
+        for g in glossed:
+            assert not any(C._contains(g, f) for f in forms), g
+            assert not any(L.mentions(gloss, forms) for gloss in L.GLOSS.findall(g)), g
+        if tags:  # some training phrases read their words' tags
+            assert sum("; negative" in g or "(negative" in g for g in glossed) > len(texts) // 50
 
 
 def test_a_word_after_a_determiner_is_not_read_as_a_verb(tmp_path):
@@ -276,3 +280,55 @@ def test_training_words_share_no_stem_with_held_out_forms():
     assert "panicky" in relatives and "cheerful" in relatives  # the filter has work to do
     for word in relatives:
         assert f" {word} " not in joined, word
+
+
+def test_affect_tags_follow_the_gloss_or_stand_alone(tmp_path):
+    """With `tags`, a word's affect tags close its gloss; a word with tags but no gloss gets them alone;
+    without `tags` nothing changes, and banned tags never reach a gloss."""
+    path = tmp_path / "lexicon.safetensors"
+    L.save_lexicon(path, {"murderous": [["capable of killing", ["homicidal"], "a"]]}, {}, source="test", licence="test",
+                   tags={"murderous": ["negative", "angry"], "mopey": ["negative", "sad"], "homicide": ["negative"]})
+    lex = L.load_lexicon(path)
+    assert L.augment("feeling murderous", lex, tags=True) == "feeling murderous (capable of killing; homicidal; negative, angry)"
+    assert L.augment("feeling mopey", lex, tags=True) == "feeling mopey (negative, sad)"
+    assert L.augment("feeling mopey", lex) == "feeling mopey"
+    assert L.augment("feeling murderous", lex) == "feeling murderous (capable of killing; homicidal)"
+    assert L.augment("very mopey", lex, tags=True, banned=frozenset({"sad"})) == "very mopey (negative)"
+    assert L.augment("the table", lex, tags=True) == "the table"
+    # training can leave the tags out (p_untagged): a word with tags alone is then read as written
+    rng = random.Random(0)
+    assert L.augment("feeling mopey", lex, tags=True, rng=rng, p_untagged=1.0) == "feeling mopey"
+    assert L.augment("murderous", lex, tags=True, rng=rng, p_untagged=1.0) == "murderous (capable of killing; homicidal)"
+    outs = {L.augment("mopey", lex, tags=True, rng=rng, p_untagged=0.5) for _ in range(40)}
+    assert outs == {"mopey", "mopey (negative, sad)"}
+
+
+def test_a_lexicon_file_without_tags_reads_with_none(tmp_path, small):
+    assert L.load_lexicon(small).tags == {}
+    assert L.load_lexicon(small).word_tags("lugubrious") == []
+
+
+def test_affect_tags_from_valence_and_emotion_categories():
+    """build_lexicon.affect_tags: VADER's mean rating gives positive/negative from +-1, Empath's emotion
+    categories the emotions (most categories first, at most two); topic categories and phrases are ignored."""
+    B = _build_script()
+    vader = "furious\t-2.8\t0.6\t[-3]\nglad\t2.0\t0.5\t[2]\nfine\t0.8\t0.4\t[1]\ngrim\t-1.0\t0.3\t[-1]\n:)\t2.0\t0.3\t[2]\n"
+    empath = ("rage\tfurious\tlivid\nanger\tfurious\tsnarling\nfear\tlivid\nbeach\tsand\tfurious\n"
+              "joy\tglad\tlight hearted\n")
+    tags = B.affect_tags(vader, empath)
+    assert tags["furious"] == ["negative", "angry"]
+    assert tags["livid"] == ["angry", "afraid"]  # one category each: in EMPATH_EMOTIONS order
+    assert tags["glad"] == ["positive", "happy"] and tags["grim"] == ["negative"] and tags["snarling"] == ["angry"]
+    assert "fine" not in tags and "sand" not in tags and ":)" not in tags and "light hearted" not in tags
+
+
+@pytest.mark.skipif(not L.DEFAULT_LEXICON.is_file(), reason="weights/lexicon.safetensors not built (make weights-lexicon)")
+def test_shipped_lexicon_carries_affect_tags():
+    lex = L.load_lexicon()
+    if not lex.tags:
+        pytest.skip("this lexicon was built without affect tags")
+    assert 3000 < len(lex.tags) < 20000
+    assert lex.word_tags("furious")[0] == "negative" and "angry" in lex.word_tags("furious")
+    assert lex.word_tags("cheerful")[0] == "positive"
+    allowed = {"positive", "negative", "happy", "sad", "angry", "afraid", "surprised", "disgusted"}
+    assert all(1 <= len(t) <= 3 and set(t) <= allowed for t in lex.tags.values())

@@ -202,6 +202,23 @@ def test_glossed_head_reads_each_clause_with_its_glosses(tmp_path):
         load_model(weights, lexicon_path=tmp_path / "none.safetensors")
 
 
+def test_tagged_head_reads_affect_tags_and_needs_a_lexicon_with_them(tmp_path):
+    from emotalk_cli.text2au.lexicon import save_lexicon
+
+    tagged, plain = tmp_path / "tagged.safetensors", tmp_path / "plain.safetensors"
+    entries = {"lugubrious": [["excessively mournful", ["sorrowful"], "a"]]}
+    save_lexicon(tagged, entries, {}, source="test", licence="test", tags={"lugubrious": ["negative", "sad"], "mopey": ["sad"]})
+    save_lexicon(plain, entries, {}, source="test", licence="test")
+    weights = tmp_path / "tags.safetensors"
+    save_head(AUHead(Text2AUConfig(d_model=16, heads=2, layers=1, ff=32, glosses=True, tags=True)).eval(), weights, {})
+    model = load_model(weights, lexicon_path=tagged)
+    assert model.reading(["very lugubrious", "a bit mopey", "calm"]) == [
+        "very lugubrious (excessively mournful; sorrowful; negative, sad)", "a bit mopey (sad)", "calm"]
+    assert text_to_keyframes(model, ["a bit mopey"])[0].au.shape == (1, facs.NUM_AUS)
+    with pytest.raises(ArtifactError, match="reads affect tags and the lexicon has none.*make weights-lexicon"):
+        load_model(weights, lexicon_path=plain)
+
+
 def test_ensemble_file_averages_its_members(tmp_path):
     from emotalk_cli.text2au.model import HeadEnsemble, build_head
 

@@ -23,6 +23,15 @@ Reading a clause (`augment`): multi-word lemmas first ("down in the dumps"), the
   replaced by the sense's synonyms where it has some (`GLOSS_NEGATIONS`, `Lexicon.gloss`): the head
   reads "not X" as the absence of X's feeling, the wrong reading of a word that means a lack.
 
+Affect tags (`Lexicon.tags`, read when the head was trained with them, `augment(..., tags=True)`):
+words as written -> a few words saying how they feel, from VADER's valence ratings and Empath's emotion
+categories (scripts/build_lexicon.py, `affect_tags`): "murderous (capable of killing ...; negative,
+angry)". A word with tags and no gloss is read with its tags alone ("mopey (negative, sad)"). They
+are a second opinion, independent of the definition, which can mislead ("capable of killing" reads
+as much like fear as like anger). Training leaves a word's tags out of some phrases
+(TrainConfig.p_untagged), so the head also reads each word without them, and a word without tags
+reads as strongly as one with them.
+
 Held-out words. Training must never see a held-out word, not even inside another word's gloss:
 `augment(..., banned=forms)` skips every sense whose definition contains a banned form (or a word
 starting with one: "sorrowfully" for "sorrow") and drops banned synonyms. `train.py` passes
@@ -30,12 +39,15 @@ starting with one: "sorrowfully" for "sorrow") and drops banned synonyms. `train
 
 File format "emotalk.lexicon" (safetensors, weights/lexicon.safetensors, made by `make weights-lexicon`):
 tensor `data` uint8 [N] = gzip of JSON {"entries": {lemma: [[definition, [synonym, ...], pos], ...]},
-"exceptions": {inflected form: lemma}}; metadata `format`, `version`, `source`, `licence` (the WordNet
-3.0 licence and copyright notice, which must travel with the data), `entries` (count).
+"exceptions": {inflected form: lemma}, "tags": {word: [tag, ...]} (may be absent)}; metadata `format`,
+`version`, `source`, `licence` (the WordNet 3.0 licence and copyright notice, which must travel with
+the data, and the MIT notices of the tags' sources), `entries` (count).
 
 Sources: WordNet 3.0, Princeton University (Debian package wordnet-base), under the WordNet 3.0
-licence (permissive; redistribution allowed with its copyright notice). Morphology follows
-WordNet's documented detachment rules (morphy(7WN)); the code here is our own.
+licence (permissive; redistribution allowed with its copyright notice). Affect tags: VADER's lexicon
+(Hutto & Gilbert, ICWSM 2014; PyPI vaderSentiment, MIT) and Empath's categories (Fast, Chen &
+Bernstein, CHI 2016; PyPI empath, MIT). Morphology follows WordNet's documented detachment rules
+(morphy(7WN)); the code here is our own.
 """
 
 from __future__ import annotations
@@ -45,7 +57,7 @@ import json
 import os
 import random
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -98,6 +110,15 @@ class Lexicon:
 
     entries: dict[str, list[list]]  # lemma -> [[definition, [synonym, ...], pos], ...]; pos "a" "v" "n" "r" (may be absent)
     exceptions: dict[str, str]
+    tags: dict[str, list[str]] = field(default_factory=dict)  # word as written -> affect tags ("negative", "angry")
+
+    def word_tags(self, word: str, banned: frozenset[str] = frozenset()) -> list[str]:
+        """The affect tags of a word as written, else of its lemma (none banned)."""
+        found = self.tags.get(word)
+        if found is None:
+            lemma = self.lemma(word)
+            found = self.tags.get(lemma, []) if lemma else []
+        return [t for t in found if not (banned and mentions(t, banned))]
 
     def lemma(self, word: str) -> str | None:
         """The lexicon key for a (possibly inflected) lower-case word, or None."""
@@ -267,13 +288,17 @@ def pseudo_word(rng: random.Random) -> str:
 
 
 def augment(text: str, lexicon: Lexicon, skip: frozenset[str] | None = None, banned: frozenset[str] = frozenset(),
-            rng: random.Random | None = None, p_pseudo: float = 0.0, sense: int = 0) -> str:
+            rng: random.Random | None = None, p_pseudo: float = 0.0, sense: int = 0, tags: bool = False,
+            p_untagged: float = 0.0) -> str:
     """text -> text with '(gloss)' after each of its first MAX_GLOSSES glossable words or phrases.
 
     `banned`: forms whose mention disqualifies a sense (training: the held-out forms).
     `rng`, `p_pseudo`: during training, replace a glossed word by a nonsense word with this
     probability, so the head learns to read the gloss of a word it cannot know.
     `sense`: 1 glosses each word with its second sense where it has one (Lexicon.gloss).
+    `tags`: a single word's affect tags (Lexicon.tags) follow its gloss ("(... ; negative, angry)"),
+    or stand alone as its gloss when the dictionary has none. `p_untagged` (training, with `rng`):
+    the chance that a word's tags are left out, so the head also learns each word without them.
     """
     skip = skip_words() if skip is None else skip
     lowered = text.lower()
@@ -305,10 +330,18 @@ def augment(text: str, lexicon: Lexicon, skip: frozenset[str] | None = None, ban
                 if gloss:
                     found = (1, gloss)
                     break
+                if tags and lexicon.word_tags(words[0], banned):
+                    found = (1, "")  # tags alone
+                    break
         if found is None:
             k += 1
             continue
         n, gloss = found
+        if tags and n == 1 and not (rng is not None and rng.random() < p_untagged):
+            gloss = "; ".join(part for part in (gloss, ", ".join(lexicon.word_tags(spans[k][2], banned))) if part)
+        if not gloss:  # tags alone, left out this time
+            k += n
+            continue
         start, end = spans[k][0], spans[k + n - 1][1]
         surface = text[start:end]
         if n == 1 and rng is not None and p_pseudo > 0 and rng.random() < p_pseudo:
@@ -321,11 +354,12 @@ def augment(text: str, lexicon: Lexicon, skip: frozenset[str] | None = None, ban
     return "".join(pieces)
 
 
-def save_lexicon(path: str | os.PathLike, entries: dict, exceptions: dict, source: str, licence: str) -> None:
+def save_lexicon(path: str | os.PathLike, entries: dict, exceptions: dict, source: str, licence: str,
+                 tags: dict | None = None) -> None:
     """Write the lexicon file (gzip JSON in a uint8 tensor, self-describing metadata)."""
     from safetensors.torch import save_file
 
-    payload = gzip.compress(json.dumps({"entries": entries, "exceptions": exceptions}, separators=(",", ":"),
+    payload = gzip.compress(json.dumps({"entries": entries, "exceptions": exceptions, "tags": tags or {}}, separators=(",", ":"),
                                        sort_keys=True).encode(), mtime=0)
     data = torch.frombuffer(bytearray(payload), dtype=torch.uint8)
     metadata = {"format": FORMAT, "version": str(VERSION), "source": source, "licence": licence,
@@ -349,8 +383,9 @@ def _load_cached(source: str, _mtime: int) -> Lexicon:
     try:
         obj = json.loads(gzip.decompress(tensors["data"].numpy().tobytes()))
         entries, exceptions = obj["entries"], obj["exceptions"]  # used as read (no copy: cold start)
-        if not isinstance(entries, dict) or not isinstance(exceptions, dict):
-            raise ValueError("entries and exceptions must be objects")
-        return Lexicon(entries, exceptions)
+        tags = obj.get("tags", {})
+        if not isinstance(entries, dict) or not isinstance(exceptions, dict) or not isinstance(tags, dict):
+            raise ValueError("entries, exceptions and tags must be objects")
+        return Lexicon(entries, exceptions, tags)
     except (KeyError, OSError, ValueError, TypeError) as err:
         raise ArtifactError(f"{source}: its lexicon data is unreadable ({err}); remake it: {MADE_BY}") from None

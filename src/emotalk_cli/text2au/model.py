@@ -13,6 +13,9 @@ clause with a word of two senses is read twice, the second time with that word's
 sense, weighted `second_sense_weight` (0.25). On two pairs of validation heads, one head alone read
 79.5 / 78.5 % and 80.6 / 80.1 %; two averaged 80.9 % and 80.8 %; averaged and read twice 82.2 % and 81.7 %.
 
+With `tags`, a glossed word also carries its affect tags (lexicon.py: VADER valence, Empath emotion
+categories): "murderous (...; homicidal, bloody; negative, angry)".
+
 The glosses let the head read an emotion word it never saw in training through its definition,
 whose words it did see (frozen MiniLM features alone reach 65-73% on unseen emotion words).
 The head reads every token, so it can learn what mean-pooled sentence embeddings blur: negation
@@ -64,6 +67,7 @@ class Text2AUConfig:
     glosses: bool = False  # clauses are read with the glosses of their words (lexicon.py, weights/lexicon.safetensors)
     gloss_tokens: int = 96  # WordPiece tokens per clause with its glosses (glosses past this are cut silently)
     members: int = 1  # heads averaged (HeadEnsemble), each trained with its own seed
+    tags: bool = False  # glossed words also carry their affect tags (lexicon.Lexicon.tags)
     second_sense_weight: float = 0.0  # weight of a second reading with each word's second WordNet sense
     # (0 = none): a word whose usual sense is not the one meant still gets some say for the other
     au_names: tuple[str, ...] = field(default_factory=lambda: facs.AU_NAMES)  # output order
@@ -153,7 +157,7 @@ class Text2AU(nn.Module):
         (`sense` 1: each word's second WordNet sense where it has one)."""
         if not self.config.glosses:
             return list(texts)
-        return [augment(t, self.lexicon, self._skip, sense=sense) for t in texts]
+        return [augment(t, self.lexicon, self._skip, sense=sense, tags=self.config.tags) for t in texts]
 
     @property
     def config(self) -> Text2AUConfig:
@@ -230,5 +234,8 @@ def load_model(path: str | os.PathLike | None = None, device: torch.device | str
     and the gloss lexicon (default weights/lexicon.safetensors) when the head reads glosses."""
     head, _ = load_head(path or DEFAULT_WEIGHTS, device)
     lexicon = load_lexicon(lexicon_path) if head.config.glosses else None
+    if head.config.tags and not lexicon.tags:
+        raise ArtifactError(f"{lexicon_path or 'weights/lexicon.safetensors'}: this text2au head reads affect tags and the "
+                            f"lexicon has none; rebuild it: make weights-lexicon")
     encoder = enc.load_encoder(device)
     return Text2AU(head, encoder, lexicon).eval()

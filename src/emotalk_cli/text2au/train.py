@@ -61,6 +61,8 @@ class TrainConfig:
     glosses: bool = True  # read phrases with their words' WordNet glosses (lexicon.py)
     p_pseudo: float = 0.55  # chance that a glossed word is replaced by a nonsense word (gloss kept; 0.7 measured worse)
     members: int = 2  # heads trained (seeds seed, seed + 1, ...: each its own corpus draw) and averaged
+    tags: bool = False  # glossed words also carry their affect tags (lexicon.Lexicon.tags)
+    p_untagged: float = 0.0  # chance that a word's tags are left out of a training phrase
     second_sense_weight: float = 0.25  # the shipped head's second reading (model.Text2AUConfig)
     # (both chosen on evals/text2au_validation.py's split: see model.py)
     synonym_per_word: int = 0  # phrases per dictionary-found synonym of a training word (corpus.synonym_words);
@@ -100,7 +102,8 @@ def length_batches(lengths: torch.Tensor, batch_size: int, pool: int = 50) -> li
     return [batches[k] for k in torch.randperm(len(batches)).tolist()]
 
 
-def gloss_corpus(texts: list[str], lexicon: Lexicon, seed: int = 0, p_pseudo: float = 0.0) -> list[str]:
+def gloss_corpus(texts: list[str], lexicon: Lexicon, seed: int = 0, p_pseudo: float = 0.0, tags: bool = False,
+                 p_untagged: float = 0.0) -> list[str]:
     """Training phrases with the glosses of their words; no held-out form reaches them.
 
     Glosses are chosen with `banned` = every held-out form (vocabulary.held_out_tokens()): a sense
@@ -111,7 +114,8 @@ def gloss_corpus(texts: list[str], lexicon: Lexicon, seed: int = 0, p_pseudo: fl
     forms = frozenset(V.held_out_tokens())
     rng = random.Random(seed + 1)
     skip = skip_words()
-    out = [augment(t, lexicon, skip, banned=forms, rng=rng, p_pseudo=p_pseudo) for t in texts]
+    out = [augment(t, lexicon, skip, banned=forms, rng=rng, p_pseudo=p_pseudo, tags=tags,
+                   p_untagged=p_untagged) for t in texts]
     leaks = [t for t in out if any(C._contains(t, f) for f in forms) or any(mentions(g, forms) for g in GLOSS.findall(t))]
     if leaks:
         raise AssertionError(f"{len(leaks)} glossed training phrases mention held-out forms, e.g. {leaks[:3]}")
@@ -120,7 +124,7 @@ def gloss_corpus(texts: list[str], lexicon: Lexicon, seed: int = 0, p_pseudo: fl
 
 def train(cfg: TrainConfig, head_cfg: Text2AUConfig | None = None, lexicon_path=None) -> tuple[AUHead | HeadEnsemble, dict]:
     """cfg.members heads, member k trained from scratch with seed cfg.seed + k; one head or their HeadEnsemble."""
-    head_cfg = head_cfg or Text2AUConfig(glosses=cfg.glosses, members=cfg.members,
+    head_cfg = head_cfg or Text2AUConfig(glosses=cfg.glosses, members=cfg.members, tags=cfg.tags and cfg.glosses,
                                          second_sense_weight=cfg.second_sense_weight if cfg.glosses else 0.0)
     t0 = time.time()
     heads, metas = [], []
@@ -156,7 +160,7 @@ def train_head(cfg: TrainConfig, head_cfg: Text2AUConfig, lexicon_path=None) -> 
         log(f"dictionary synonyms: {len(found)} more words, {len(extra)} phrases, e.g. {[w.adjective for w in found[:5]]}")
     texts = [e.text for e in examples]
     if head_cfg.glosses:
-        texts = gloss_corpus(texts, lexicon, cfg.seed, cfg.p_pseudo)
+        texts = gloss_corpus(texts, lexicon, cfg.seed, cfg.p_pseudo, head_cfg.tags, cfg.p_untagged)
         log(f"glossed: {sum('(' in t for t in texts)} of {len(texts)} phrases, e.g. {texts[len(texts) // 3]!r}")
     states, mask = encode_corpus(texts, head_cfg, cfg.encode_batch)
     targets = torch.stack([e.au for e in examples])
