@@ -49,6 +49,15 @@ Measured 2026-11-25 (session 8), one head each (1 thread, two runs at once), see
                      a no-gloss reading blended in (w 0.1-0.5)            82.9 -> 82.8-80.1 %
                      each glossed word's synonyms read in its place       82.9 -> 83.5 % at w 0.15
                      nearest training words' labels (k 20) blended in     82.9 -> 83.5 % at 0.2-0.3
+Measured 2026-11-25 (session 9), one head each, seeds 0 / 1, then the pair averaged (read twice, w 0.25),
+all with --lexicon carrying affect tags (VADER valence, Empath emotion categories; lexicon.py):
+  the session-8 settings, no tags (shipped before)                       80.6 % / 98.3 %, 80.2 % / 97.5 %; pair 81.6 % / 98.6 %
+  tags, always read                                                      81.3 % / 96.0 %, 80.9 % / 95.4 %; pair 82.9 % / 96.6 %
+    (intensity fell: a tagged weak word read stronger than an untagged strong one)
+  tags left out of a word's phrase half the time (p_untagged 0.5)        82.2 % / 98.1 %, 82.8 % / 96.8 %; pair 84.2 % / 98.2 %
+  p_untagged 0.7                                                         82.3 % / 98.0 %, 81.6 % / 96.7 %; pair 82.3 % / 97.7 %
+  tried: sharpening the pair's output towards its strongest prototype (NNLS weights ** 1.5-5): 81.6 -> 81.4-81.6 %
+    (its misses are confident readings of the wrong emotion, not blends)
 """
 
 from __future__ import annotations

@@ -114,6 +114,20 @@ def test_pseudo_words_replace_the_word_and_keep_the_gloss(small):
     assert out.startswith("she looks ") and "lugubrious" not in out and out.endswith("(excessively mournful; sorrowful)")
 
 
+def test_a_pseudo_word_is_never_a_real_or_held_out_word(tmp_path):
+    """The nonsense generator can make a real word by chance ("bilious" did, in a training run): a
+    banned (held-out) form or a word the lexicon knows is drawn again."""
+    draw = random.Random(0)
+    draw.random()  # augment draws whether to replace, then the word
+    first = L.pseudo_word(draw)
+    lex = lexicon_of(tmp_path, {"lugubrious": [["excessively mournful", ["sorrowful"], "a"]]})
+    assert first in L.augment("she looks lugubrious", lex, rng=random.Random(0), p_pseudo=1.0)
+    out = L.augment("she looks lugubrious", lex, banned=frozenset({first}), rng=random.Random(0), p_pseudo=1.0)
+    assert first not in out and "lugubrious" not in out.split("(")[0] and out.endswith("(excessively mournful; sorrowful)")
+    known = lexicon_of(tmp_path, {"lugubrious": [["excessively mournful", ["sorrowful"], "a"]], first: [["a word", [], "a"]]})
+    assert first not in L.augment("she looks lugubrious", known, rng=random.Random(0), p_pseudo=1.0)
+
+
 @pytest.mark.skipif(not L.DEFAULT_LEXICON.is_file(), reason="weights/lexicon.safetensors not built (make weights-lexicon)")
 def test_shipped_lexicon_is_lean_and_knows_feelings():
     assert L.DEFAULT_LEXICON.stat().st_size < 3_000_000

@@ -146,6 +146,9 @@ def main(argv: list[str] | None = None) -> None:
     if model.config.glosses:
         print(f"reads glosses: {len(model.lexicon.entries)} WordNet 3.0 lemmas ({args.lexicon}), "
               f"e.g. {model.reading(['feeling lugubrious'])[0]!r}")
+    if model.config.tags:
+        print(f"reads affect tags of {len(model.lexicon.tags)} words (VADER valence, Empath emotion categories), "
+              f"e.g. {model.reading(['seething'])[0]!r}")
     if model.config.members > 1 or model.config.second_sense_weight:
         print(f"{model.config.members} heads averaged; second-sense reading weighs {model.config.second_sense_weight}")
     print(f"held-out split: {len(V.TEST_WORDS)} words and {len(V.TEST_IDIOMS)} idioms never in training "

@@ -346,6 +346,8 @@ def augment(text: str, lexicon: Lexicon, skip: frozenset[str] | None = None, ban
         surface = text[start:end]
         if n == 1 and rng is not None and p_pseudo > 0 and rng.random() < p_pseudo:
             surface = pseudo_word(rng)
+            while lexicon.lemma(surface) is not None or (banned and mentions(surface, banned)):
+                surface = pseudo_word(rng)  # by chance a real word ("bilious"): a held-out one must not leak
         pieces.append(text[last:start] + surface + f" ({gloss})")
         last = end
         glossed += 1
