@@ -25,8 +25,8 @@ Reading a clause (`augment`): multi-word lemmas first ("down in the dumps"), the
 
 Affect tags (`Lexicon.tags`, read when the head was trained with them, `augment(..., tags=True)`):
 words as written -> a few words saying how they feel, from VADER's valence ratings and Empath's emotion
-categories (scripts/build_lexicon.py, `affect_tags`): "murderous (capable of killing ...; negative,
-angry)". A word with tags and no gloss is read with its tags alone ("mopey (negative, sad)"). They
+categories (scripts/build_lexicon.py, `affect_tags`): "seething (in constant agitation; agitated;
+angry, disgusted)". A word with tags and no gloss is read with its tags alone. They
 are a second opinion, independent of the definition, which can mislead ("capable of killing" reads
 as much like fear as like anger). Training leaves a word's tags out of some phrases
 (TrainConfig.p_untagged), so the head also reads each word without them, and a word without tags
