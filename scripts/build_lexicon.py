@@ -46,7 +46,8 @@ the lexicon file):
 - emotion from Empath's categories (empath 0.89, MIT; Fast, Chen & Bernstein, "Empath: Understanding
   Topic Signals in Large-Scale Text", CHI 2016): a word in the categories below named for one of the
   six basic emotions gets that emotion's adjective ("angry" for rage, hate, aggression ...), the two
-  emotions with the most such categories first. No NRC data (research-only licence).
+  emotions with the most such categories first (on a tie, the one whose category comes first in Empath's
+  file). No NRC data (research-only licence).
 """
 
 from __future__ import annotations
@@ -375,7 +376,12 @@ def affect_tags(vader_lexicon: str | None = None, empath_categories: str | None 
             found.append("positive")
         elif valence.get(word, 0.0) <= -VALENCE_TAG:
             found.append("negative")
-        ranked = sorted(emotions.get(word, {}).items(), key=lambda kv: (-kv[1], list(EMPATH_EMOTIONS).index(kv[0])))
+        # most categories first; a tie goes to the emotion whose category comes first in Empath's file (the
+        # dict keeps that order, the sort is stable). Measured on evals/text2au_validation.py's split, a pair of
+        # heads: 84.2 % against 82.3 % when ties went to the first in EMPATH_EMOTIONS' order, which put "sad"
+        # before angry, afraid and disgusted ("disgust": negative, angry, sad; right for 80 of 107 vocabulary
+        # nouns against 84 of 107 now).
+        ranked = sorted(emotions.get(word, {}).items(), key=lambda kv: -kv[1])
         found += [adjective for adjective, _ in ranked[:2]]
         if found:
             tags[word] = found

@@ -327,11 +327,13 @@ def test_affect_tags_from_valence_and_emotion_categories():
     categories the emotions (most categories first, at most two); topic categories and phrases are ignored."""
     B = _build_script()
     vader = "furious\t-2.8\t0.6\t[-3]\nglad\t2.0\t0.5\t[2]\nfine\t0.8\t0.4\t[1]\ngrim\t-1.0\t0.3\t[-1]\n:)\t2.0\t0.3\t[2]\n"
-    empath = ("rage\tfurious\tlivid\nanger\tfurious\tsnarling\nfear\tlivid\nbeach\tsand\tfurious\n"
-              "joy\tglad\tlight hearted\n")
+    empath = ("rage\tfurious\tlivid\nanger\tfurious\tsnarling\nfear\tlivid\tmopey\nbeach\tsand\tfurious\n"
+              "joy\tglad\tlight hearted\nsadness\tmopey\tdreary\nsuffering\tdreary\n")
     tags = B.affect_tags(vader, empath)
     assert tags["furious"] == ["negative", "angry"]
-    assert tags["livid"] == ["angry", "afraid"]  # one category each: in EMPATH_EMOTIONS order
+    assert tags["livid"] == ["angry", "afraid"]  # one category each: in the file's order
+    assert tags["mopey"] == ["afraid", "sad"]  # a tie: fear comes first in the file, whatever EMPATH_EMOTIONS' order
+    assert tags["dreary"] == ["sad"]  # two sad categories: one tag
     assert tags["glad"] == ["positive", "happy"] and tags["grim"] == ["negative"] and tags["snarling"] == ["angry"]
     assert "fine" not in tags and "sand" not in tags and ":)" not in tags and "light hearted" not in tags
 
