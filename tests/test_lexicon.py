@@ -346,5 +346,7 @@ def test_shipped_lexicon_carries_affect_tags():
     assert 3000 < len(lex.tags) < 20000
     assert lex.word_tags("furious")[0] == "negative" and "angry" in lex.word_tags("furious")
     assert lex.word_tags("cheerful")[0] == "positive"
+    # Empath ties go to the category first in its file (build_lexicon.affect_tags), not to "sad"
+    assert lex.word_tags("disgust") == ["negative", "angry", "disgusted"]
     allowed = {"positive", "negative", "happy", "sad", "angry", "afraid", "surprised", "disgusted"}
     assert all(1 <= len(t) <= 3 and set(t) <= allowed for t in lex.tags.values())
