@@ -75,6 +75,24 @@ def test_hyphenated_words_find_run_together_lemmas(tmp_path):
     assert lex.lemma("light-hearted") is None
 
 
+def test_unlisted_derivations_and_spellings_find_their_lemma(tmp_path):
+    """'mopey', 'geniality', 'incredulity', 'surprized', 'grossed-out': read through the lemma they come from."""
+    lex = lexicon_of(tmp_path, {"mope": [["be apathetic, gloomy, or dazed", [], "v"]],
+                                "genial": [["diffusing warmth and friendliness", ["affable"], "a"]],
+                                "incredulous": [["not disposed or willing to believe", [], "a"]],
+                                "surprise": [["cause to be surprised", [], "v"]],
+                                "gross out": [["fill with distaste", ["disgust"], "v"]]})
+    assert lex.lemma("mopey") == "mope" and lex.lemma("geniality") == "genial"
+    assert lex.lemma("incredulity") == "incredulous" and lex.lemma("surprized") == "surprise"
+    assert lex.lemma("grossed-out") == "gross out"
+    assert L.augment("she looks mopey", lex) == "she looks mopey (be apathetic, gloomy, or dazed)"
+    # only lemmas of the lexicon are found, and a word found as written never takes the detour
+    assert lex.lemma("holy") is None and lex.lemma("gloomy") is None and lex.lemma("mop") is None
+    (tmp_path / "own").mkdir()
+    lex = lexicon_of(tmp_path / "own", {"mopey": [["sulky", [], "a"]], "mope": [["be gloomy", [], "v"]]})
+    assert lex.lemma("mopey") == "mopey"
+
+
 def test_mixture_words_read_as_the_feelings_they_mix(small):
     """'bittersweet' is glossed with both its sides (vocabulary.MIXED), never with a one-sided definition."""
     lex = L.load_lexicon(small)
