@@ -335,6 +335,25 @@ def test_affect_tags_follow_the_gloss_or_stand_alone(tmp_path):
     assert outs == {"mopey", "mopey (negative, sad)"}
 
 
+def test_tags_reading_drops_the_definitions(tmp_path):
+    """definitions=False: tagged words carry their tags alone, nothing else is glossed; names_emotion
+    says whether a clause has a word whose tags name an emotion (valence alone does not count)."""
+    path = tmp_path / "lexicon.safetensors"
+    L.save_lexicon(path, {"despairing": [["marked by loss of hope", ["desperate", "hopeless"], "a"]],
+                          "lugubrious": [["excessively mournful", ["sorrowful"], "a"]],
+                          "unkind": [["lacking kindness", [], "a"]]}, {}, source="test", licence="test",
+                   tags={"despairing": ["negative", "sad"], "unkind": ["negative"]})
+    lex = L.load_lexicon(path)
+    assert L.augment("very despairing and lugubrious", lex, tags=True) == \
+        "very despairing (marked by loss of hope; desperate, hopeless; negative, sad) and lugubrious (excessively mournful; sorrowful)"
+    assert L.augment("very despairing and lugubrious", lex, tags=True, definitions=False) == \
+        "very despairing (negative, sad) and lugubrious"
+    assert L.augment("unkind and despairing", lex, tags=True, definitions=False) == "unkind (negative) and despairing (negative, sad)"
+    assert lex.names_emotion("she is despairing") and lex.names_emotion("Despairing!")
+    assert not lex.names_emotion("an unkind, lugubrious man") and not lex.names_emotion("")
+    assert not lex.names_emotion("she is despairing", skip=frozenset({"despairing"}))
+
+
 def test_a_lexicon_file_without_tags_reads_with_none(tmp_path, small):
     assert L.load_lexicon(small).tags == {}
     assert L.load_lexicon(small).word_tags("lugubrious") == []

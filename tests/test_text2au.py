@@ -241,6 +241,9 @@ def test_ensemble_file_averages_its_members(tmp_path):
     save_head(AUHead(Text2AUConfig(d_model=16, heads=2, layers=1, ff=32, second_sense_weight=1.5)), bad, {})
     with pytest.raises(ArtifactError, match="second-sense weight of 1.5"):
         load_head(bad)
+    save_head(AUHead(Text2AUConfig(d_model=16, heads=2, layers=1, ff=32, tags_reading_weight=-0.1)), bad, {})
+    with pytest.raises(ArtifactError, match="tags-reading weight of -0.1"):
+        load_head(bad)
 
 
 def test_second_sense_reading_is_blended_in(tmp_path):
@@ -266,3 +269,35 @@ def test_second_sense_reading_is_blended_in(tmp_path):
     assert torch.allclose(au[0], 0.75 * first[0][0] + 0.25 * second[0][0], atol=1e-5)
     assert torch.allclose(p[0], 0.75 * first[1][0] + 0.25 * second[1][0], atol=1e-5)
     assert torch.allclose(au[1], first[0][1], atol=1e-5)  # nothing to blend for a one-sense word
+
+
+def test_tags_reading_is_blended_in(tmp_path):
+    """A clause with a word whose tags name an emotion is also read with the tags alone, weighing
+    tags_reading_weight; a clause without one is read once; a head without `tags` never does it."""
+    from dataclasses import replace
+
+    from emotalk_cli.text2au import encoder as enc
+    from emotalk_cli.text2au.lexicon import save_lexicon
+
+    lexicon = tmp_path / "lexicon.safetensors"
+    save_lexicon(lexicon, {"despairing": [["marked by loss of hope", ["desperate"], "a"]],
+                           "lugubrious": [["excessively mournful", ["sorrowful"], "a"]]}, {}, source="test", licence="test",
+                 tags={"despairing": ["negative", "sad"], "lugubrious": ["negative"]})
+    config = Text2AUConfig(d_model=16, heads=2, layers=1, ff=32, glosses=True, tags=True, tags_reading_weight=0.4)
+    torch.manual_seed(0)
+    weights = tmp_path / "tags.safetensors"
+    save_head(AUHead(config).eval(), weights, {})
+    model = load_model(weights, lexicon_path=lexicon)
+    texts = ["feeling despairing", "very lugubrious"]
+    assert model.reading(texts, definitions=False) == ["feeling despairing (negative, sad)", "very lugubrious (negative)"]
+    au, p, _ = model.forward_texts(texts)
+    first = model._read(*enc.tokenize(model.reading(texts), config.gloss_tokens)[:2])
+    tags = model._read(*enc.tokenize(model.reading(texts, definitions=False), config.gloss_tokens)[:2])
+    assert not torch.allclose(first[0][0], tags[0][0], atol=1e-4)  # the two readings differ
+    assert torch.allclose(au[0], 0.6 * first[0][0] + 0.4 * tags[0][0], atol=1e-5)
+    assert torch.allclose(p[0], 0.6 * first[1][0] + 0.4 * tags[1][0], atol=1e-5)
+    assert torch.allclose(au[1], first[0][1], atol=1e-5)  # valence alone: read once
+    save_head(AUHead(replace(config, tags=False)).eval(), weights, {})
+    untagged = load_model(weights, lexicon_path=lexicon)
+    expected = untagged._read(*enc.tokenize(untagged.reading(texts), config.gloss_tokens)[:2])[0]
+    assert torch.allclose(untagged.forward_texts(texts)[0], expected, atol=1e-5)

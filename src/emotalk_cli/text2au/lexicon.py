@@ -127,6 +127,11 @@ class Lexicon:
             found = self.tags.get(lemma, []) if lemma else []
         return [t for t in found if not (banned and mentions(t, banned))]
 
+    def names_emotion(self, text: str, skip: frozenset[str] = frozenset()) -> bool:
+        """Whether a word of `text` (outside `skip`) has an affect tag that names an emotion ("angry")."""
+        return any(tag in EMOTION_TAGS for word in _WORD.findall(text.lower()) if word not in skip and len(word) >= 3
+                   for tag in self.word_tags(word))
+
     def lemma(self, word: str) -> str | None:
         """The lexicon key for a (possibly inflected) lower-case word, or None."""
         if word in self.entries:
@@ -266,6 +271,7 @@ def skip_words() -> frozenset[str]:
     return frozenset(words)
 
 
+EMOTION_TAGS = frozenset({"happy", "sad", "angry", "afraid", "surprised", "disgusted"})  # build_lexicon.EMPATH_EMOTIONS' words
 MIXTURE_ADJECTIVES = {"happiness": "happy", "sadness": "sad", "anger": "angry", "fear": "afraid", "surprise": "surprised",
                       "disgust": "disgusted", "contempt": "contemptuous"}
 
@@ -319,7 +325,7 @@ def pseudo_word(rng: random.Random) -> str:
 
 def augment(text: str, lexicon: Lexicon, skip: frozenset[str] | None = None, banned: frozenset[str] = frozenset(),
             rng: random.Random | None = None, p_pseudo: float = 0.0, sense: int = 0, tags: bool = False,
-            p_untagged: float = 0.0) -> str:
+            p_untagged: float = 0.0, definitions: bool = True) -> str:
     """text -> text with '(gloss)' after each of its first MAX_GLOSSES glossable words or phrases.
 
     `banned`: forms whose mention disqualifies a sense (training: the held-out forms).
@@ -329,6 +335,8 @@ def augment(text: str, lexicon: Lexicon, skip: frozenset[str] | None = None, ban
     `tags`: a single word's affect tags (Lexicon.tags) follow its gloss ("(... ; negative, angry)"),
     or stand alone as its gloss when the dictionary has none. `p_untagged` (training, with `rng`):
     the chance that a word's tags are left out, so the head also learns each word without them.
+    `definitions` False (with `tags`): no dictionary glosses, so tagged words carry their tags alone
+    ("seething (negative, angry)"); the model's tags reading (model.Text2AUConfig.tags_reading_weight).
     """
     skip = skip_words() if skip is None else skip
     lowered = text.lower()
@@ -349,14 +357,14 @@ def augment(text: str, lexicon: Lexicon, skip: frozenset[str] | None = None, ban
             if n > 1 and all(w in skip for w in words):
                 continue
             key = " ".join(words) if n > 1 else lexicon.lemma(words[0])
-            if key and key in lexicon.entries:
+            if definitions and key and key in lexicon.entries:
                 nominal = n == 1 and k > 0 and spans[k - 1][2] in DETERMINERS
                 gloss = lexicon.gloss(key, banned, skip_self=words[-1] if n == 1 else "", nominal=nominal, sense=sense)
                 if gloss:
                     found = (n, gloss)
                     break
             if n == 1:
-                gloss = negated_gloss(words[0], lexicon, banned)
+                gloss = negated_gloss(words[0], lexicon, banned) if definitions else None
                 if gloss:
                     found = (1, gloss)
                     break

@@ -69,6 +69,7 @@ class TrainConfig:
     # always read (intensity order 98.6 -> 96.6 %), 84.2 % / 98.2 % at p_untagged 0.5; 0.3 and 0.7 worse)
     second_sense_weight: float = 0.25  # the shipped head's second reading (model.Text2AUConfig)
     # (both chosen on evals/text2au_validation.py's split: see model.py)
+    tags_reading_weight: float = 0.5  # the shipped head's tags reading (model.Text2AUConfig; chosen on the same split)
     synonym_per_word: int = 0  # phrases per dictionary-found synonym of a training word (corpus.synonym_words);
     # 0 = none: measured worse (held-out 79.9% vs 81.2% without, intensity order 95.1% vs 98.0%), the labels it carries are noisy
 
@@ -129,7 +130,8 @@ def gloss_corpus(texts: list[str], lexicon: Lexicon, seed: int = 0, p_pseudo: fl
 def train(cfg: TrainConfig, head_cfg: Text2AUConfig | None = None, lexicon_path=None) -> tuple[AUHead | HeadEnsemble, dict]:
     """cfg.members heads, member k trained from scratch with seed cfg.seed + k; one head or their HeadEnsemble."""
     head_cfg = head_cfg or Text2AUConfig(glosses=cfg.glosses, members=cfg.members, tags=cfg.tags and cfg.glosses,
-                                         second_sense_weight=cfg.second_sense_weight if cfg.glosses else 0.0)
+                                         second_sense_weight=cfg.second_sense_weight if cfg.glosses else 0.0,
+                                         tags_reading_weight=cfg.tags_reading_weight if cfg.tags and cfg.glosses else 0.0)
     t0 = time.time()
     heads, metas = [], []
     for k in range(head_cfg.members):
