@@ -333,6 +333,9 @@ def test_affect_tags_follow_the_gloss_or_stand_alone(tmp_path):
     assert L.augment("murderous", lex, tags=True, rng=rng, p_untagged=1.0) == "murderous (capable of killing; homicidal)"
     outs = {L.augment("mopey", lex, tags=True, rng=rng, p_untagged=0.5) for _ in range(40)}
     assert outs == {"mopey", "mopey (negative, sad)"}
+    # training can also read a tagged word by its tags alone (p_tags_alone), as the tags reading does
+    outs = {L.augment("murderous", lex, tags=True, rng=rng, p_tags_alone=0.5) for _ in range(40)}
+    assert outs == {"murderous (capable of killing; homicidal; negative, angry)", "murderous (negative, angry)"}
 
 
 def test_tags_reading_drops_the_definitions(tmp_path):

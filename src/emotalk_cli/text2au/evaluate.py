@@ -150,7 +150,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"reads affect tags of {len(model.lexicon.tags)} words (VADER valence, Empath emotion categories), "
               f"e.g. {model.reading(['seething'])[0]!r}")
     if model.config.members > 1 or model.config.second_sense_weight:
-        print(f"{model.config.members} heads averaged; second-sense reading weighs {model.config.second_sense_weight}")
+        print(f"{model.config.members} heads averaged; second-sense reading weighs {model.config.second_sense_weight}, "
+              f"tags reading {model.config.tags_reading_weight} (e.g. {model.reading(['seething'], definitions=False)[0]!r})")
     print(f"held-out split: {len(V.TEST_WORDS)} words and {len(V.TEST_IDIOMS)} idioms never in training "
           f"({len(V.TRAIN_WORDS)} words, {len(V.TRAIN_IDIOMS)} idioms in the vocabulary for training)")
 

@@ -325,7 +325,7 @@ def pseudo_word(rng: random.Random) -> str:
 
 def augment(text: str, lexicon: Lexicon, skip: frozenset[str] | None = None, banned: frozenset[str] = frozenset(),
             rng: random.Random | None = None, p_pseudo: float = 0.0, sense: int = 0, tags: bool = False,
-            p_untagged: float = 0.0, definitions: bool = True) -> str:
+            p_untagged: float = 0.0, definitions: bool = True, p_tags_alone: float = 0.0) -> str:
     """text -> text with '(gloss)' after each of its first MAX_GLOSSES glossable words or phrases.
 
     `banned`: forms whose mention disqualifies a sense (training: the held-out forms).
@@ -337,6 +337,8 @@ def augment(text: str, lexicon: Lexicon, skip: frozenset[str] | None = None, ban
     the chance that a word's tags are left out, so the head also learns each word without them.
     `definitions` False (with `tags`): no dictionary glosses, so tagged words carry their tags alone
     ("seething (negative, angry)"); the model's tags reading (model.Text2AUConfig.tags_reading_weight).
+    `p_tags_alone` (training, with `rng`): the chance that a tagged word's gloss is its tags alone, as
+    in that reading.
     """
     skip = skip_words() if skip is None else skip
     lowered = text.lower()
@@ -376,7 +378,11 @@ def augment(text: str, lexicon: Lexicon, skip: frozenset[str] | None = None, ban
             continue
         n, gloss = found
         if tags and n == 1 and not (rng is not None and rng.random() < p_untagged):
-            gloss = "; ".join(part for part in (gloss, ", ".join(lexicon.word_tags(spans[k][2], banned))) if part)
+            word_tags = ", ".join(lexicon.word_tags(spans[k][2], banned))
+            if word_tags and rng is not None and p_tags_alone > 0 and rng.random() < p_tags_alone:
+                gloss = word_tags
+            else:
+                gloss = "; ".join(part for part in (gloss, word_tags) if part)
         if not gloss:  # tags alone, left out this time
             k += n
             continue

@@ -69,6 +69,7 @@ class TrainConfig:
     # always read (intensity order 98.6 -> 96.6 %), 84.2 % / 98.2 % at p_untagged 0.5; 0.3 and 0.7 worse)
     second_sense_weight: float = 0.25  # the shipped head's second reading (model.Text2AUConfig)
     # (both chosen on evals/text2au_validation.py's split: see model.py)
+    p_tags_alone: float = 0.0  # chance that a tagged word's gloss is its tags alone in a training phrase
     tags_reading_weight: float = 0.5  # the shipped head's tags reading (model.Text2AUConfig; chosen on the same split)
     synonym_per_word: int = 0  # phrases per dictionary-found synonym of a training word (corpus.synonym_words);
     # 0 = none: measured worse (held-out 79.9% vs 81.2% without, intensity order 95.1% vs 98.0%), the labels it carries are noisy
@@ -108,7 +109,7 @@ def length_batches(lengths: torch.Tensor, batch_size: int, pool: int = 50) -> li
 
 
 def gloss_corpus(texts: list[str], lexicon: Lexicon, seed: int = 0, p_pseudo: float = 0.0, tags: bool = False,
-                 p_untagged: float = 0.0) -> list[str]:
+                 p_untagged: float = 0.0, p_tags_alone: float = 0.0) -> list[str]:
     """Training phrases with the glosses of their words; no held-out form reaches them.
 
     Glosses are chosen with `banned` = every held-out form (vocabulary.held_out_tokens()): a sense
@@ -120,7 +121,7 @@ def gloss_corpus(texts: list[str], lexicon: Lexicon, seed: int = 0, p_pseudo: fl
     rng = random.Random(seed + 1)
     skip = skip_words()
     out = [augment(t, lexicon, skip, banned=forms, rng=rng, p_pseudo=p_pseudo, tags=tags,
-                   p_untagged=p_untagged) for t in texts]
+                   p_untagged=p_untagged, p_tags_alone=p_tags_alone) for t in texts]
     leaks = [t for t in out if any(C._contains(t, f) for f in forms) or any(mentions(g, forms) for g in GLOSS.findall(t))]
     if leaks:
         raise AssertionError(f"{len(leaks)} glossed training phrases mention held-out forms, e.g. {leaks[:3]}")
@@ -166,7 +167,7 @@ def train_head(cfg: TrainConfig, head_cfg: Text2AUConfig, lexicon_path=None) -> 
         log(f"dictionary synonyms: {len(found)} more words, {len(extra)} phrases, e.g. {[w.adjective for w in found[:5]]}")
     texts = [e.text for e in examples]
     if head_cfg.glosses:
-        texts = gloss_corpus(texts, lexicon, cfg.seed, cfg.p_pseudo, head_cfg.tags, cfg.p_untagged)
+        texts = gloss_corpus(texts, lexicon, cfg.seed, cfg.p_pseudo, head_cfg.tags, cfg.p_untagged, cfg.p_tags_alone)
         log(f"glossed: {sum('(' in t for t in texts)} of {len(texts)} phrases, e.g. {texts[len(texts) // 3]!r}")
     states, mask = encode_corpus(texts, head_cfg, cfg.encode_batch)
     targets = torch.stack([e.au for e in examples])
