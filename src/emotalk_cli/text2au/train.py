@@ -20,9 +20,10 @@
    Loss: MSE on the AU intensities + 0.1 * BCE on the `emotional` flag.
 5. Steps 1-4 run once per member (TrainConfig.members, seeds seed, seed + 1): the heads are saved
    together and averaged at run time (model.HeadEnsemble), and the file asks for the second-sense
-   reading (TrainConfig.second_sense_weight). About 8 min a member on 2 idle cores.
+   and tags readings (TrainConfig.second_sense_weight, tags_reading_weight). About 8 min a member on 2
+   idle cores of session 10's machine, 18 min on 2026-11-25's slower one (AMD EPYC, 36 min in all).
 No model selection uses the held-out set: the epoch count is fixed in TrainConfig, and the noise
-settings, the members and the second-sense weight were chosen on a split of the training words
+settings, the members and the two reading weights were chosen on a split of the training words
 (evals/text2au_validation.py).
 """
 
