@@ -132,12 +132,34 @@ def use_validation_split() -> tuple[int, int]:
     return len(val_words), len(val_idioms)
 
 
+def combined_model(paths: list[str], read: dict, lexicon_path=None):
+    """The heads in `paths` averaged (one HeadEnsemble) with read-time config fields `read` replaced."""
+    from emotalk_cli.text2au import encoder as enc
+    from emotalk_cli.text2au.lexicon import load_lexicon
+    from emotalk_cli.text2au.model import HeadEnsemble, Text2AU, load_head
+
+    heads = []
+    for path in paths:
+        head, _ = load_head(path)
+        heads.extend(head.members if isinstance(head, HeadEnsemble) else [head])
+    config = replace(heads[0].config, members=len(heads), **read)
+    for head in heads:
+        head.config = config
+    head = heads[0] if len(heads) == 1 else HeadEnsemble(heads).eval()
+    return Text2AU(head, enc.load_encoder("cpu"), load_lexicon(lexicon_path)).eval()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--name", required=True, help="a name for the run (the printed line, the default --out)")
     parser.add_argument("--config", default="{}", help="TrainConfig fields as JSON, e.g. '{\"epochs\": 4}'")
     parser.add_argument("--lexicon", default=None, help="gloss lexicon [default: weights/lexicon.safetensors]")
     parser.add_argument("--out", default=None, help="where to write the head [default: build/text2au-val-NAME.safetensors]")
+    parser.add_argument("--heads", nargs="+", default=None, metavar="FILE",
+                        help="score these validation heads (files this script wrote), averaged, instead of training")
+    parser.add_argument("--read", default="{}", help="read-time Text2AUConfig fields as JSON, e.g. "
+                        "'{\"tags_reading_weight\": 0.35}' (with --heads)")
+    parser.add_argument("--misses", action="store_true", help="print the missed items on stderr")
     args = parser.parse_args(argv)
     overrides = json.loads(args.config)
     n_words, n_idioms = use_validation_split()
@@ -151,18 +173,25 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"error: --config has fields TrainConfig lacks: {sorted(unknown)}", file=sys.stderr)
         return 2
-    cfg = replace(T.TrainConfig(threads=1), **overrides)
-    print(f"{args.name}: {n_words} validation words, {n_idioms} idioms; training on {len(V.TRAIN_WORDS)} words",
-          file=sys.stderr, flush=True)
-    head, meta = T.train(cfg, lexicon_path=args.lexicon)
-    out = args.out or f"build/text2au-val-{args.name}.safetensors"
-    save_head(head, out, meta)
-    model = load_model(out, lexicon_path=args.lexicon)
+    if args.heads:
+        model = combined_model(args.heads, json.loads(args.read), args.lexicon)
+    else:
+        cfg = replace(T.TrainConfig(threads=1), **overrides)
+        print(f"{args.name}: {n_words} validation words, {n_idioms} idioms; training on {len(V.TRAIN_WORDS)} words",
+              file=sys.stderr, flush=True)
+        head, meta = T.train(cfg, lexicon_path=args.lexicon)
+        out = args.out or f"build/text2au-val-{args.name}.safetensors"
+        save_head(head, out, meta)
+        model = load_model(out, lexicon_path=args.lexicon)
     items = C.heldout_category_set()
-    accuracy, *_ = category_accuracy(model, items)
+    accuracy, misses, *_ = category_accuracy(model, items)
     pairs = C.intensity_pairs()
     order, _ = intensity_order(model, pairs)
-    print(json.dumps({"name": args.name, "config": overrides, "validation_accuracy": round(accuracy, 4),
+    if args.misses:
+        for text, want, got in misses:
+            print(f"miss: {model.reading([text])[0]!r}: {want} -> {got}", file=sys.stderr)
+    print(json.dumps({"name": args.name, "config": overrides, "read": json.loads(args.read),
+                      "validation_accuracy": round(accuracy, 4),
                       "items": len(items), "validation_intensity_order": round(order, 4), "pairs": len(pairs),
                       "validation_words": n_words, "validation_idioms": n_idioms}), flush=True)
     return 0

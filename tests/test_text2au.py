@@ -301,3 +301,55 @@ def test_tags_reading_is_blended_in(tmp_path):
     untagged = load_model(weights, lexicon_path=lexicon)
     expected = untagged._read(*enc.tokenize(untagged.reading(texts), config.gloss_tokens)[:2])[0]
     assert torch.allclose(untagged.forward_texts(texts)[0], expected, atol=1e-5)
+
+
+def test_dropping_tokens_reads_as_masking_them():
+    """Training removes dropped tokens from the batch (train.drop_tokens): the head must read the
+    shortened rows exactly as it reads the full rows with those tokens masked out."""
+    from emotalk_cli.text2au.train import drop_tokens
+
+    torch.manual_seed(0)
+    config = Text2AUConfig(encoder_dim=24, d_model=16, heads=2, layers=2, ff=32, dropout=0.0)
+    head = AUHead(config).eval()
+    states = torch.randn(5, 9, 24)
+    mask = torch.ones(5, 9, dtype=torch.bool)
+    mask[1, 6:] = False  # padded rows
+    mask[3, 2:] = False
+    drop = (torch.rand(5, 9) < 0.4) & mask
+    drop[:, 0] = False
+    drop[4, 1:] = True  # a row left with [CLS] alone
+    short, kept = drop_tokens(states, mask, drop)
+    assert short.shape[1] == int((mask & ~drop).sum(1).max()) < 9
+    assert torch.equal(kept.sum(1), (mask & ~drop).sum(1))
+    with torch.no_grad():
+        au_full, logit_full = head(states, (mask & ~drop).long())
+        au_short, logit_short = head(short, kept.long())
+    assert torch.allclose(au_short, au_full, atol=1e-5) and torch.allclose(logit_short, logit_full, atol=1e-5)
+    for row in range(5):  # the kept tokens, in their order
+        assert torch.equal(short[row, : int(kept[row].sum())], states[row][mask[row] & ~drop[row]])
+
+
+def test_pseudo_reading_is_blended_in(tmp_path):
+    """With pseudo_reading_weight, a clause with a glossed word is also read with that word replaced by a
+    nonsense word (the same one each time for the same text), its gloss kept; a clause without one is read once."""
+    from emotalk_cli.text2au import encoder as enc
+    from emotalk_cli.text2au.lexicon import save_lexicon
+
+    lexicon = tmp_path / "lexicon.safetensors"
+    save_lexicon(lexicon, {"lugubrious": [["excessively mournful", ["sorrowful"], "a"]]}, {}, source="test", licence="test")
+    config = Text2AUConfig(d_model=16, heads=2, layers=1, ff=32, glosses=True, pseudo_reading_weight=0.3)
+    torch.manual_seed(0)
+    weights = tmp_path / "pseudo.safetensors"
+    save_head(AUHead(config).eval(), weights, {})
+    model = load_model(weights, lexicon_path=lexicon)
+    texts = ["she looks lugubrious", "the table is round"]
+    pseudo = model.reading(texts, pseudo=True)
+    assert pseudo == model.reading(texts, pseudo=True)  # the same nonsense word for the same text
+    assert pseudo[0].startswith("she looks ") and pseudo[0].endswith(" (excessively mournful; sorrowful)")
+    assert "lugubrious" not in pseudo[0] and pseudo[1] == texts[1]
+    au, p, _ = model.forward_texts(texts)
+    first = model._read(*enc.tokenize(model.reading(texts), config.gloss_tokens)[:2])
+    other = model._read(*enc.tokenize(pseudo, config.gloss_tokens)[:2])
+    assert torch.allclose(au[0], 0.7 * first[0][0] + 0.3 * other[0][0], atol=1e-5)
+    assert torch.allclose(p[0], 0.7 * first[1][0] + 0.3 * other[1][0], atol=1e-5)
+    assert torch.allclose(au[1], first[0][1], atol=1e-5)

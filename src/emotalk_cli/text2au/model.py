@@ -39,6 +39,8 @@ from __future__ import annotations
 
 import json
 import os
+import random
+import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -77,6 +79,11 @@ class Text2AUConfig:
     # (0 = none): a word whose usual sense is not the one meant still gets some say for the other
     tags_reading_weight: float = 0.0  # weight of a third reading, with each word's affect tags alone and no
     # dictionary glosses, for clauses with a word whose tags name an emotion (0 = none; needs `tags`)
+    pseudo_reading_weight: float = 0.0  # weight of a reading with each glossed word replaced by a nonsense word,
+    # its gloss kept (as in over half of training's phrases), for clauses with a glossed word (0 = none)
+    expressive_gate: bool = False  # a third output, P(the face shows any expression | text), trained apart from the
+    # AU intensities, which are then learnt on expressive phrases alone and read gated: AU * sigmoid(gate_sharpness * logit)
+    gate_sharpness: float = 1.0  # read-time steepness of that gate (1 = the probability itself; larger = nearer a yes/no)
     au_names: tuple[str, ...] = field(default_factory=lambda: facs.AU_NAMES)  # output order
 
     @property
@@ -107,9 +114,17 @@ class AUHead(nn.Module):
         )
         self.blocks = nn.TransformerEncoder(block, config.layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(config.d_model)
-        self.out = nn.Linear(config.d_model, config.num_aus + 1)
+        self.out = nn.Linear(config.d_model, config.num_aus + 1 + int(config.expressive_gate))
 
     def forward(self, states: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+        au, emotional, expressive = self.parts(states, mask)
+        if expressive is not None:
+            au = au * torch.sigmoid(self.config.gate_sharpness * expressive)
+        return au, emotional
+
+    def parts(self, states: Tensor, mask: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
+        """(AU [B, A] in [0, 1] (given an expression, with expressive_gate), emotional logit [B],
+        expressive logit [B] or None without expressive_gate)."""
         b, length, dim = states.shape
         if dim != self.config.encoder_dim or mask.shape != (b, length):
             raise ValueError(f"expected states [B, L, {self.config.encoder_dim}] and mask [B, L], got "
@@ -118,7 +133,8 @@ class AUHead(nn.Module):
         pad = torch.cat([torch.zeros(b, 1, dtype=torch.bool, device=mask.device), mask == 0], dim=1)
         x = self.norm(self.blocks(x, src_key_padding_mask=pad)[:, 0])
         logits = self.out(x)
-        return torch.sigmoid(logits[:, :-1]), logits[:, -1]
+        a = self.config.num_aus
+        return torch.sigmoid(logits[:, :a]), logits[:, a], logits[:, a + 1] if self.config.expressive_gate else None
 
 
 class HeadEnsemble(nn.Module):
@@ -159,13 +175,15 @@ class Text2AU(nn.Module):
         self.lexicon = lexicon
         self._skip = skip_words() if lexicon is not None else frozenset()
 
-    def reading(self, texts: list[str], sense: int = 0, definitions: bool = True) -> list[str]:
+    def reading(self, texts: list[str], sense: int = 0, definitions: bool = True, pseudo: bool = False) -> list[str]:
         """The texts as the encoder reads them: with their glosses when the head was trained so
         (`sense` 1: each word's second WordNet sense where it has one; `definitions` False: the
-        words' affect tags alone, lexicon.augment)."""
+        words' affect tags alone; `pseudo`: each glossed word replaced by a nonsense word, the same
+        for the same text, lexicon.augment)."""
         if not self.config.glosses:
             return list(texts)
-        return [augment(t, self.lexicon, self._skip, sense=sense, tags=self.config.tags, definitions=definitions)
+        return [augment(t, self.lexicon, self._skip, sense=sense, tags=self.config.tags, definitions=definitions,
+                        rng=random.Random(zlib.crc32(t.encode())) if pseudo else None, p_pseudo=1.0 if pseudo else 0.0)
                 for t in texts]
 
     @property
@@ -197,6 +215,14 @@ class Text2AU(nn.Module):
                                                        self.config.gloss_tokens)[:2])
             au[tagged] = (1 - weight) * au[tagged] + weight * au3
             emotional[tagged] = (1 - weight) * emotional[tagged] + weight * emotional3
+        weight = self.config.pseudo_reading_weight
+        if weight > 0:  # the word itself may mislead where its gloss does not: read the gloss under a nonsense word
+            pseudo = self.reading(texts, pseudo=True)
+            differs = [i for i, (a, b) in enumerate(zip(readings, pseudo)) if a != b]
+            if differs:
+                au4, emotional4 = self._read(*enc.tokenize([pseudo[i] for i in differs], self.config.gloss_tokens)[:2])
+                au[differs] = (1 - weight) * au[differs] + weight * au4
+                emotional[differs] = (1 - weight) * emotional[differs] + weight * emotional4
         return au, emotional, cut
 
     def _read(self, ids: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
@@ -233,7 +259,8 @@ def load_head(path: str | os.PathLike, device: torch.device | str = "cpu") -> tu
         raise ArtifactError(f"{source}: trained on encoder {config.encoder!r}, this emotalk has {enc.ENCODER_NAME!r}; remake it: {MADE_BY}")
     if tuple(config.au_names) != facs.AU_NAMES:
         raise ArtifactError(f"{source}: its AU list differs from this emotalk's facs.AU_NAMES; remake it: {MADE_BY}")
-    if config.members < 1 or not 0.0 <= config.second_sense_weight <= 1.0 or not 0.0 <= config.tags_reading_weight <= 1.0:
+    if config.members < 1 or not all(0.0 <= w <= 1.0 for w in (config.second_sense_weight, config.tags_reading_weight,
+                                                                config.pseudo_reading_weight)):
         raise ArtifactError(f"{source}: its config asks for {config.members} heads, a second-sense weight of "
                             f"{config.second_sense_weight} and a tags-reading weight of {config.tags_reading_weight} "
                             f"(needs >= 1, 0-1 and 0-1); remake it: {MADE_BY}")
