@@ -14,7 +14,10 @@ corpus.intensity_pairs), so a setting is chosen on words the real held-out test 
 
 How: the split is made by rebinding vocabulary's TEST_* / TRAIN_* tuples and held_out_tokens() in
 this process before training; nothing on disk changes except the head written to --out.
-Prints one JSON line. About 15 minutes a member (TrainConfig.members, 2) with one thread on this 2-core CPU.
+Prints one JSON line. About 11 minutes a member (TrainConfig.members, 3; '{"members": 1, "seed": S}' trains one)
+with one thread on 2026-12-06's AMD EPYC, two runs at once (bfloat16: TrainConfig.bf16; ~15-25 min in float32).
+`--heads A B C` scores heads it wrote before, averaged, without training; `--read` changes their read-time
+settings (model.Text2AUConfig), so read-time choices cost a minute, not a training run.
 
 Measured 2026-11-25 (148 validation words, 40 idioms; 916 category items, 1142 intensity pairs; one
 thread, ~15-25 min a run with three at once), validation accuracy / intensity order:
@@ -94,6 +97,31 @@ Measured 2026-11-25 (session 11; a new machine's venv: the same settings now giv
     0.35 / 0.5 / 0.65; 387 of 1196 texts)                                  -> 0.5 kept
   (then held out, the pair retrained with both read 88.6 % / 97.2 % against 86.8 % / 96.5 %; session 10's
    pair with the derivations alone read 86.9 % / 96.5 %)
+Measured 2026-12-06 (session 12, AMD EPYC with AVX512-BF16; one head each, one thread, two runs at once, all
+read as shipped: second senses 0.25, tags reading 0.5; pairs and trios scored with --heads):
+  training under bfloat16 autocast, dropped tokens removed (TrainConfig.bf16; 10.7 min a head, was ~15-25),
+    seeds 0 / 1 / 2                                                      83.2 % / 96.6 %, 85.7 % / 96.4 %, 84.3 % / 98.3 %
+    pairs (0, 1) / (0, 2) / (1, 2)                                       84.5 % / 97.1 %, 84.8 % / 98.3 %, 86.1 % / 98.5 %
+    the trio                                                             86.7 % / 98.2 %
+    (session 11's float32 pair read 85.8 %: within the pairs' spread)
+  members, from five heads (seeds 0-4; seeds 3 / 4 alone 83.7 % / 98.3 %, 84.7 % / 97.9 %):
+    pairs (0,1) (0,2) (1,2) (2,3) (3,4)                                  84.5, 84.8, 86.1, 85.0, 84.7 %: mean 85.0 %
+    trios (0,1,2) (0,1,3) (2,3,4) (0,1,4) (1,2,4)                        86.7, 85.4, 85.6, 85.6, 86.1 %: mean 85.9 %
+    four (0-3) / five (0-4)                                              86.1 % / 98.4 %, 86.0 % / 98.3 %
+    -> TrainConfig.members 3 (a fourth adds nothing measurable and a third of the training time);
+       a neutral line other than 0.2 reads worse on the five (0.15 / 0.25 / 0.3: 85.5 / 84.8 / 83.5 %):
+       the misses are confident
+  an expressive gate (a third output, P(any expression), trained by BCE; AU intensities learnt on
+    expressive phrases alone, read gated), seeds 0 / 1 / 2               84.0 % / 96.2 %, 84.7 % / 99.4 %, 84.2 % / 97.1 %
+    pair (0, 1) 86.1 % / 98.9 % (gate sharpness 1 / 2 / 4: 86.1 / 86.0 / 86.1 %), trio 85.9 % / 98.4 %
+    -> not taken: single heads 84.3 % on average against 84.4 %, the trio below the plain trio; its misses
+       are the same neutral words read as feelings ("pensive": showing pensive sadness; "reserved": afraid)
+  read-time, on the plain pair (0, 1): each glossed word replaced by a nonsense word, its gloss kept,
+    blended in at 0.3                                                    84.5 -> 84.5 % (gate pair 86.1 -> 84.5 %): dropped
+  a fifth of the tagged words glossed by their tags alone in training, as the tags reading reads them
+    (p_tags_alone 0.2), seeds 0 / 1                                      84.2 % / 98.8 %, 82.6 % / 98.3 %; pair 84.5 % / 99.0 %
+    -> not taken (the plain pair: 84.5 % / 97.1 %)
+  read-time, on the gate pair: tags reading 0.35 / 0.65                  85.9 / 86.1 % (0.5: 86.1 %); second senses 0.4: 86.5 %
 """
 
 from __future__ import annotations

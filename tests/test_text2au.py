@@ -258,6 +258,7 @@ def test_second_sense_reading_is_blended_in(tmp_path):
     torch.manual_seed(0)
     save_head(AUHead(config).eval(), weights, {})
     model = load_model(weights, lexicon_path=lexicon)
+    model.bf16 = False  # the blend's arithmetic, exactly (bfloat16 rounds differently for other batch shapes)
     texts = ["bristling with rage", "very lugubrious"]
     assert model.reading(texts, sense=1) == ["bristling (rise up as in fear; uprise) with rage",
                                              "very lugubrious (excessively mournful; sorrowful)"]  # one sense: as before
@@ -288,6 +289,7 @@ def test_tags_reading_is_blended_in(tmp_path):
     weights = tmp_path / "tags.safetensors"
     save_head(AUHead(config).eval(), weights, {})
     model = load_model(weights, lexicon_path=lexicon)
+    model.bf16 = False  # the blend's arithmetic, exactly
     texts = ["feeling despairing", "very lugubrious"]
     assert model.reading(texts, definitions=False) == ["feeling despairing (negative, sad)", "very lugubrious (negative)"]
     au, p, _ = model.forward_texts(texts)
@@ -299,6 +301,7 @@ def test_tags_reading_is_blended_in(tmp_path):
     assert torch.allclose(au[1], first[0][1], atol=1e-5)  # valence alone: read once
     save_head(AUHead(replace(config, tags=False)).eval(), weights, {})
     untagged = load_model(weights, lexicon_path=lexicon)
+    untagged.bf16 = False
     expected = untagged._read(*enc.tokenize(untagged.reading(texts), config.gloss_tokens)[:2])[0]
     assert torch.allclose(untagged.forward_texts(texts)[0], expected, atol=1e-5)
 
@@ -328,28 +331,3 @@ def test_dropping_tokens_reads_as_masking_them():
     for row in range(5):  # the kept tokens, in their order
         assert torch.equal(short[row, : int(kept[row].sum())], states[row][mask[row] & ~drop[row]])
 
-
-def test_pseudo_reading_is_blended_in(tmp_path):
-    """With pseudo_reading_weight, a clause with a glossed word is also read with that word replaced by a
-    nonsense word (the same one each time for the same text), its gloss kept; a clause without one is read once."""
-    from emotalk_cli.text2au import encoder as enc
-    from emotalk_cli.text2au.lexicon import save_lexicon
-
-    lexicon = tmp_path / "lexicon.safetensors"
-    save_lexicon(lexicon, {"lugubrious": [["excessively mournful", ["sorrowful"], "a"]]}, {}, source="test", licence="test")
-    config = Text2AUConfig(d_model=16, heads=2, layers=1, ff=32, glosses=True, pseudo_reading_weight=0.3)
-    torch.manual_seed(0)
-    weights = tmp_path / "pseudo.safetensors"
-    save_head(AUHead(config).eval(), weights, {})
-    model = load_model(weights, lexicon_path=lexicon)
-    texts = ["she looks lugubrious", "the table is round"]
-    pseudo = model.reading(texts, pseudo=True)
-    assert pseudo == model.reading(texts, pseudo=True)  # the same nonsense word for the same text
-    assert pseudo[0].startswith("she looks ") and pseudo[0].endswith(" (excessively mournful; sorrowful)")
-    assert "lugubrious" not in pseudo[0] and pseudo[1] == texts[1]
-    au, p, _ = model.forward_texts(texts)
-    first = model._read(*enc.tokenize(model.reading(texts), config.gloss_tokens)[:2])
-    other = model._read(*enc.tokenize(pseudo, config.gloss_tokens)[:2])
-    assert torch.allclose(au[0], 0.7 * first[0][0] + 0.3 * other[0][0], atol=1e-5)
-    assert torch.allclose(p[0], 0.7 * first[1][0] + 0.3 * other[1][0], atol=1e-5)
-    assert torch.allclose(au[1], first[0][1], atol=1e-5)

@@ -98,3 +98,20 @@ def test_values_in_range_for_odd_input(model):
     for text in ("!!!", "happy " * 300, "😀", "AU12"):
         k = frames(model, text)
         assert torch.isfinite(k.au).all() and ((k.au >= 0) & (k.au <= 1)).all()
+
+
+def test_bfloat16_reading_agrees_with_float32(model):
+    """The bfloat16 fast path (on where the CPU computes it natively) reads as float32 does: the same
+    category and AU within 0.02, on words, negations, mixtures and idioms."""
+    texts = ["happy", "slightly annoyed", "utterly terrified", "not angry at all", "happy but nervous", "bittersweet",
+             "down in the dumps", "lugubrious", "seething with rage", "the table is next to the window"]
+    fast = model.bf16
+    try:
+        model.bf16 = False
+        exact = torch.stack([k.au[0] for k in text_to_keyframes(model, texts)])
+        model.bf16 = True
+        quick = torch.stack([k.au[0] for k in text_to_keyframes(model, texts)])
+    finally:
+        model.bf16 = fast
+    assert float((quick - exact).abs().max()) < 0.02
+    assert [category(a) for a in quick] == [category(a) for a in exact]

@@ -170,6 +170,17 @@ def mean_pool(states: Tensor, mask: Tensor) -> Tensor:
     return (states * m).sum(1) / m.sum(1).clamp_min(1e-9)
 
 
+def native_bf16(device: torch.device | str = "cpu") -> bool:
+    """Whether bfloat16 autocast pays on `device`: a CPU that computes bfloat16 natively (AVX512-BF16 or
+    AMX, where oneDNN runs it about twice as fast as float32); False elsewhere, where it would be slower."""
+    if torch.device(device).type != "cpu":
+        return False
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
 def load_encoder(device: torch.device | str = "cpu") -> MiniLM:
     """The packaged MiniLM weights in our BERT, frozen and in eval mode."""
     from safetensors.torch import load_file
