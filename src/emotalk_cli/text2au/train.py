@@ -22,8 +22,9 @@
    Loss: MSE on the AU intensities + 0.1 * BCE on the `emotional` flag.
 5. Steps 1-4 run once per member (TrainConfig.members, seeds seed, seed + 1): the heads are saved
    together and averaged at run time (model.HeadEnsemble), and the file asks for the second-sense
-   and tags readings (TrainConfig.second_sense_weight, tags_reading_weight). About 8 min a member on 2
-   idle cores of session 10's machine, 18 min on 2026-11-25's slower one (AMD EPYC, 36 min in all).
+   and tags readings (TrainConfig.second_sense_weight, tags_reading_weight). On 2 idle cores of
+   2026-12-06's AMD EPYC (AVX512-BF16), 8.3-9.5 min a member: `make weights-text2au` (the lexicon, then three
+   members) took 29.9 min in all (real 29m54s); the two float32 members of before took 36 min on such a machine.
 No model selection uses the held-out set: the epoch count is fixed in TrainConfig, and the noise
 settings, the members and the two reading weights were chosen on a split of the training words
 (evals/text2au_validation.py).
