@@ -203,6 +203,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"error: --config has fields TrainConfig lacks: {sorted(unknown)}", file=sys.stderr)
         return 2
+    if args.read != "{}" and not args.heads:
+        print("error: --read changes the reading of saved heads; give them with --heads", file=sys.stderr)
+        return 2
     if args.heads:
         model = combined_model(args.heads, json.loads(args.read), args.lexicon)
     else:

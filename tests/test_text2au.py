@@ -330,4 +330,3 @@ def test_dropping_tokens_reads_as_masking_them():
     assert torch.allclose(au_short, au_full, atol=1e-5) and torch.allclose(logit_short, logit_full, atol=1e-5)
     for row in range(5):  # the kept tokens, in their order
         assert torch.equal(short[row, : int(kept[row].sum())], states[row][mask[row] & ~drop[row]])
-
