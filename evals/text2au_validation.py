@@ -209,7 +209,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.heads:
         model = combined_model(args.heads, json.loads(args.read), args.lexicon)
     else:
-        cfg = replace(T.TrainConfig(threads=1), **overrides)
+        # jobs 1: worker processes would not see this process's validation split (the vocabulary rebound above)
+        cfg = replace(T.TrainConfig(threads=1, jobs=1), **overrides)
+        if cfg.jobs != 1:
+            print("error: --config asks for jobs != 1; this script's split lives in its own process only", file=sys.stderr)
+            return 2
         print(f"{args.name}: {n_words} validation words, {n_idioms} idioms; training on {len(V.TRAIN_WORDS)} words",
               file=sys.stderr, flush=True)
         head, meta = T.train(cfg, lexicon_path=args.lexicon)

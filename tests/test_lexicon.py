@@ -213,6 +213,39 @@ def test_a_word_after_a_determiner_is_not_read_as_a_verb(tmp_path):
     assert L.augment("saddened", lex) == "saddened (make unhappy)"
 
 
+def test_an_idiom_said_inflected_finds_its_base_form(tmp_path):
+    """WordNet lists verb idioms under the base form: "hitting the roof" is read as "hit the roof"."""
+    entries = {
+        "hit the roof": [["get very angry", ["blow up"], "v"]],
+        "foam at the mouth": [["be in a state of uncontrolled anger", [], "v"]],
+        "fly off the handle": [["get very angry", [], "v"]],
+    }
+    lex = lexicon_of(tmp_path, entries)
+    assert lex.phrase(["hitting", "the", "roof"]) == "hit the roof"
+    assert lex.phrase(["hits", "the", "roof"]) == "hit the roof"
+    assert lex.phrase(["foaming", "at", "the", "mouth"]) == "foam at the mouth"
+    assert lex.phrase(["flew", "off", "the", "handle"]) is None  # irregular: only through the exceptions list
+    assert lex.phrase(["hitting", "the", "road"]) is None
+    assert L.augment("he is hitting the roof", lex) == "he is hitting the roof (get very angry; blow up)"
+
+
+def test_a_synonym_that_only_spells_the_word_otherwise_is_left_out(tmp_path):
+    """"unappetising" tells nothing about "unappetizing": such synonyms are dropped, and a negating
+    definition left with no other synonym is kept (GLOSS_NEGATIONS would otherwise leave the spelling alone)."""
+    entries = {
+        "unappetizing": [["not appetizing in appearance, aroma, or taste", ["unappetising"], "a"]],
+        "traumatize": [["inflict a trauma upon", ["traumatise", "shock"], "v"]],
+        "heavyhearted": [["marked by great sadness", ["heavy-hearted", "sad"], "a"]],
+        "colour": [["a visual attribute", ["color", "coloring"], "n"]],
+    }
+    lex = lexicon_of(tmp_path, entries)
+    assert L.augment("unappetizing", lex) == "unappetizing (not appetizing in appearance, aroma, or taste)"
+    assert L.augment("traumatized", lex) == "traumatized (inflict a trauma upon; shock)"
+    assert L.augment("heavy-hearted", lex) == "heavy-hearted (marked by great sadness; sad)"
+    assert lex.gloss("colour") == "a visual attribute; coloring"
+    assert L.spelling_key("Heavy-hearted") == L.spelling_key("heavyhearted") != L.spelling_key("hearted")
+
+
 def test_gloss_keeps_definitions_up_to_the_word_limit(tmp_path):
     words = [f"w{k}" for k in range(L.MAX_DEFINITION_WORDS + 5)]
     gloss = lexicon_of(tmp_path, {"wordy": [[" ".join(words), ["verbose"], "a"]]}).gloss("wordy")

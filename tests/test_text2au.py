@@ -330,3 +330,46 @@ def test_dropping_tokens_reads_as_masking_them():
     assert torch.allclose(au_short, au_full, atol=1e-5) and torch.allclose(logit_short, logit_full, atol=1e-5)
     for row in range(5):  # the kept tokens, in their order
         assert torch.equal(short[row, : int(kept[row].sum())], states[row][mask[row] & ~drop[row]])
+
+
+def test_packed_states_give_each_phrase_its_own_encoding():
+    """train.encode_corpus packs the corpus without padding (PackedStates); a batch of it must hold what
+    the encoder gives each phrase read alone (the slow, obviously right way), zeros past its end."""
+    from emotalk_cli.text2au import encoder as enc
+    from emotalk_cli.text2au.train import encode_corpus
+
+    texts = ["happy", "she looks utterly miserable today", "a", "not angry at all, just tired", "calm", "wide-eyed with fear"]
+    config = Text2AUConfig()
+    packed = encode_corpus(texts, config, batch=4)  # batches of the length order cut across the texts
+    assert len(packed) == len(texts) and packed.flat.dtype == torch.float16
+    encoder = enc.load_encoder("cpu")
+    index = torch.tensor([5, 0, 3, 1])
+    states, mask = packed.batch(index)
+    assert states.shape == (4, int(packed.length[index].max()), config.encoder_dim) and states.dtype == torch.float32
+    for row, i in enumerate(index.tolist()):
+        ids, m, _ = enc.tokenize([texts[i]], config.max_tokens)
+        with torch.inference_mode():
+            alone = encoder(ids, m, config.encoder_layers)[0]
+        n = int(m.sum())
+        assert int(mask[row].sum()) == n == int(packed.length[i])
+        assert torch.allclose(states[row, :n], alone[:n], atol=2e-2, rtol=1e-2)
+        assert not states[row, n:].any()
+
+
+
+@pytest.mark.slow
+def test_members_trained_in_worker_processes_match_members_trained_here():
+    """TrainConfig.jobs trains members side by side in spawned processes: each must come back as the
+    head the same seed trains in this process (a tiny corpus and one epoch, so it runs in seconds)."""
+    from dataclasses import replace
+
+    from emotalk_cli.text2au.train import TrainConfig, train
+
+    cfg = TrainConfig(per_word=1, epochs=1, members=2, glosses=False, tags=False, threads=1, bf16=False)
+    here, meta_here = train(replace(cfg, jobs=1))
+    there, meta_there = train(replace(cfg, jobs=2))
+    assert [m["seed"] for m in meta_there["members"]] == [0, 1]
+    for a, b in zip(here.members, there.members):
+        for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):
+            assert torch.allclose(x, y, atol=1e-6), name
+    assert not torch.allclose(here.members[0].out.weight, here.members[1].out.weight)  # two seeds, two heads

@@ -17,6 +17,8 @@ Reading a clause (`augment`): multi-word lemmas first ("down in the dumps"), the
   skipped (`DETERMINERS`), so the words of an idiom are not glossed by an unrelated verb.
 - A hyphenated word WordNet writes run together or spaced is found that way ("heavy-hearted" ->
   heavyhearted, `Lexicon.lemma`).
+- A verb idiom said inflected is found under its base form ("hitting the roof" -> hit the roof,
+  `Lexicon.phrase`).
 - A word the lexicon lacks that is "un"/"non" plus a word it has reads "not <word>" ("unworried"
   -> "not worried", `negated_gloss`), the form the head learned from negated phrases.
 - A definition that negates a quality ("not smiling", "lacking courage", "made less hopeful") is
@@ -173,6 +175,36 @@ class Lexicon:
                     return base
         return None
 
+    def senses(self, lemma: str, nominal: bool = False, sense: int = 0) -> list[list]:
+        """The senses of `lemma` in the order gloss() tries them: WordNet's (build_lexicon's) order,
+        the second first when `sense` is 1, verbs left out when `nominal`. gloss() uses the first."""
+        senses = self.entries.get(lemma) or []
+        if sense and len(senses) > 1:
+            senses = senses[sense:] + senses[:sense]
+        if nominal:
+            senses = [entry for entry in senses if len(entry) < 3 or entry[2] != "v"]
+        return senses
+
+    def phrase(self, words: list[str]) -> str | None:
+        """The lexicon key of a phrase of several words: as written, else with its first word's base
+        form ("hitting the roof" -> "hit the roof", "foaming at the mouth" -> "foam at the mouth"): a
+        verb idiom is listed under its base form and said inflected. None when neither is listed."""
+        written = " ".join(words)
+        if written in self.entries:
+            return written
+        first, rest = words[0], " ".join(words[1:])
+        bases = [self.exceptions.get(first)]
+        for suffix, repl in _DETACH:
+            if first.endswith(suffix) and len(first) > len(suffix) + 1:
+                base = first[: -len(suffix)] + repl
+                bases.append(base)
+                if len(base) >= 3 and base[-1] == base[-2] and base[-1] not in "aeiouls":  # "hitting" -> hitt -> hit
+                    bases.append(base[:-1])
+        for base in bases:
+            if base and f"{base} {rest}" in self.entries:
+                return f"{base} {rest}"
+        return None
+
     def gloss(self, lemma: str, banned: frozenset[str] = frozenset(), skip_self: str = "",
               nominal: bool = False, sense: int = 0) -> str | None:
         """The first sense of `lemma` as 'definition; syn, syn' (None when it has none); with
@@ -189,11 +221,7 @@ class Lexicon:
         several words occurs in it or less than two words of its definition remain. Only that one
         sense is ever used, as at run time, so a word never stands for another of its meanings.
         """
-        senses = self.entries.get(lemma)
-        if sense and senses and len(senses) > 1:
-            senses = senses[sense:] + senses[:sense]
-        if nominal and senses:
-            senses = [entry for entry in senses if len(entry) < 3 or entry[2] != "v"]
+        senses = self.senses(lemma, nominal, sense)
         if not senses:
             return None
         definition, synonyms = senses[0][0], senses[0][1]
@@ -204,7 +232,8 @@ class Lexicon:
             words = [w for w in words if not mentions(w, banned)]
             if len(words) < 2:
                 return None
-        syns = [s for s in synonyms if s not in (lemma, skip_self) and not (banned and mentions(s, banned))]
+        spellings = {spelling_key(lemma), spelling_key(skip_self)}  # "unappetising" says nothing about "unappetizing"
+        syns = [s for s in synonyms if spelling_key(s) not in spellings and not (banned and mentions(s, banned))]
         if syns and any(w.strip(",;:") in GLOSS_NEGATIONS for w in words):
             # "not smiling", "lacking courage", "made less hopeful": a negated quality the head would
             # read as a negated feeling ("not happy"); the synonyms say the same thing without one
@@ -213,6 +242,12 @@ class Lexicon:
         if syns:
             text = f"{text}; {', '.join(syns[:MAX_SYNONYMS])}"
         return text
+
+
+def spelling_key(word: str) -> str:
+    """One key for the spellings of a word WordNet lists as its synonyms: -ise / -ize, -our / -or,
+    hyphened, spaced or run together ("unappetising", "heavy-hearted" -> "unappetizing", "heavyhearted")."""
+    return word.lower().replace("-", "").replace(" ", "").replace("our", "or").replace("is", "iz")
 
 
 _WORD = re.compile(r"[a-z]+(?:['-][a-z]+)*")
@@ -313,6 +348,24 @@ def negated_gloss(word: str, lexicon: Lexicon, banned: frozenset[str] = frozense
     return None
 
 
+def synonym_gloss(lexicon: Lexicon, sense: list, word: str, banned: frozenset[str], rng: random.Random) -> str | None:
+    """The gloss of a synonym of `sense` (a lexicon sense of `word`) whose own entry defines it otherwise:
+    "angry"'s ("feeling or showing anger") for "furious". None when no synonym has one (banned ones skipped)."""
+    spelled = spelling_key(word)
+    options = []
+    for synonym in sense[1]:
+        lemma = lexicon.lemma(synonym) if " " not in synonym else (synonym if synonym in lexicon.entries else None)
+        if lemma and spelling_key(synonym) != spelled and lexicon.entries[lemma][0][0] != sense[0] \
+                and not (banned and mentions(synonym, banned)):
+            options.append((synonym, lemma))
+    rng.shuffle(options)
+    for synonym, lemma in options:
+        gloss = lexicon.gloss(lemma, banned, skip_self=synonym)
+        if gloss:
+            return gloss
+    return None
+
+
 def pseudo_word(rng: random.Random) -> str:
     """A pronounceable nonsense word ('vorlidous'): stands in for an unseen word during training."""
     onsets = ("b", "bl", "br", "d", "dr", "f", "fl", "g", "gl", "gr", "k", "l", "m", "n", "p", "pl", "pr", "r", "s",
@@ -325,7 +378,8 @@ def pseudo_word(rng: random.Random) -> str:
 
 def augment(text: str, lexicon: Lexicon, skip: frozenset[str] | None = None, banned: frozenset[str] = frozenset(),
             rng: random.Random | None = None, p_pseudo: float = 0.0, sense: int = 0, tags: bool = False,
-            p_untagged: float = 0.0, definitions: bool = True, p_tags_alone: float = 0.0) -> str:
+            p_untagged: float = 0.0, definitions: bool = True, p_tags_alone: float = 0.0,
+            p_synonym_gloss: float = 0.0) -> str:
     """text -> text with '(gloss)' after each of its first MAX_GLOSSES glossable words or phrases.
 
     `banned`: forms whose mention disqualifies a sense (training: the held-out forms).
@@ -338,7 +392,9 @@ def augment(text: str, lexicon: Lexicon, skip: frozenset[str] | None = None, ban
     `definitions` False (with `tags`): no dictionary glosses, so tagged words carry their tags alone
     ("seething (negative, angry)"); the model's tags reading (model.Text2AUConfig.tags_reading_weight).
     `p_tags_alone` (training, with `rng`): the chance that a tagged word's gloss is its tags alone, as
-    in that reading.
+    in that reading. `p_synonym_gloss` (training, with `rng`): the chance that a word is glossed by one of
+    its synonyms' glosses instead (`synonym_gloss`) and replaced by a nonsense word, so the head reads
+    several definitions of each training word's feeling, not one it could learn by heart.
     """
     skip = skip_words() if skip is None else skip
     lowered = text.lower()
@@ -352,31 +408,35 @@ def augment(text: str, lexicon: Lexicon, skip: frozenset[str] | None = None, ban
         for n in range(min(LONGEST_PHRASE, len(spans) - k), 0, -1):
             words = [w for _, _, w in spans[k : k + n]]
             if n == 1 and words[0] in mixture_glosses():
-                found = (1, mixture_glosses()[words[0]])
+                found = (1, mixture_glosses()[words[0]], None)
                 break
             if n == 1 and (words[0] in skip or len(words[0]) < 3):
                 break
             if n > 1 and all(w in skip for w in words):
                 continue
-            key = " ".join(words) if n > 1 else lexicon.lemma(words[0])
+            key = lexicon.phrase(words) if n > 1 else lexicon.lemma(words[0])
             if definitions and key and key in lexicon.entries:
                 nominal = n == 1 and k > 0 and spans[k - 1][2] in DETERMINERS
                 gloss = lexicon.gloss(key, banned, skip_self=words[-1] if n == 1 else "", nominal=nominal, sense=sense)
                 if gloss:
-                    found = (n, gloss)
+                    found = (n, gloss, lexicon.senses(key, nominal, sense)[0] if n == 1 else None)
                     break
             if n == 1:
                 gloss = negated_gloss(words[0], lexicon, banned) if definitions else None
                 if gloss:
-                    found = (1, gloss)
+                    found = (1, gloss, None)
                     break
                 if tags and lexicon.word_tags(words[0], banned):
-                    found = (1, "")  # tags alone
+                    found = (1, "", None)  # tags alone
                     break
         if found is None:
             k += 1
             continue
-        n, gloss = found
+        n, gloss, used = found
+        other = None
+        if used is not None and rng is not None and p_synonym_gloss > 0 and rng.random() < p_synonym_gloss:
+            other = synonym_gloss(lexicon, used, spans[k][2], banned, rng)
+            gloss = other or gloss
         if tags and n == 1 and not (rng is not None and rng.random() < p_untagged):
             word_tags = ", ".join(lexicon.word_tags(spans[k][2], banned))
             if word_tags and rng is not None and p_tags_alone > 0 and rng.random() < p_tags_alone:
@@ -388,8 +448,8 @@ def augment(text: str, lexicon: Lexicon, skip: frozenset[str] | None = None, ban
             continue
         start, end = spans[k][0], spans[k + n - 1][1]
         surface = text[start:end]
-        if n == 1 and rng is not None and p_pseudo > 0 and rng.random() < p_pseudo:
-            surface = pseudo_word(rng)
+        if n == 1 and rng is not None and (other or (p_pseudo > 0 and rng.random() < p_pseudo)):
+            surface = pseudo_word(rng)  # always for a synonym's gloss: the word itself would contradict it
             while lexicon.lemma(surface) is not None or (banned and mentions(surface, banned)):
                 surface = pseudo_word(rng)  # by chance a real word ("bilious"): a held-out one must not leak
         pieces.append(text[last:start] + surface + f" ({gloss})")

@@ -13,7 +13,8 @@
    cannot know the word (a nonsense word that happens to be real is drawn again). Each glossed word
    also carries its affect tags (TrainConfig.tags; lexicon.py), left out of half its phrases
    (p_untagged). Checked: no held-out form in any glossed phrase.
-3. The frozen MiniLM encodes every phrase once; token states are cached in memory (float16).
+3. The frozen MiniLM encodes every phrase once; token states are cached in memory (float16), packed
+   without padding (PackedStates: 2.3 GB for a member's corpus instead of 8.4 GB padded).
 4. The head trains on the cached states with AdamW, a cosine schedule, and Gaussian noise plus
    token dropout on the states (so it leans on meaning, not on exact vectors of seen words; dropped
    tokens are removed from the batch, drop_tokens); batches group phrases of similar length (glossed
@@ -34,9 +35,12 @@ from __future__ import annotations
 
 import argparse
 import math
+import multiprocessing
+import os
 import random
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, replace
 
 import torch
@@ -63,7 +67,8 @@ class TrainConfig:
     # accuracy 80.5 % against 78.7 % for 0.3 / 0.2 and 74.8 % / 77.2 % (seeds 0 / 1) for 0.1 / 0.1)
     flag_weight: float = 0.1  # weight of the `emotional` BCE term
     encode_batch: int = 256  # phrases per frozen-encoder pass when caching states
-    threads: int = 0  # torch threads; 0 = torch's default (all cores)
+    threads: int = 0  # torch threads; 0 = torch's default (all cores), or the cores shared among `jobs`
+    jobs: int = 2  # members trained at once, each in its own process (1 = one after another in this one)
     glosses: bool = True  # read phrases with their words' WordNet glosses (lexicon.py)
     p_pseudo: float = 0.55  # chance that a glossed word is replaced by a nonsense word (gloss kept; 0.7 measured worse)
     members: int = 3  # heads trained (seeds seed, seed + 1, ...: each its own corpus draw) and averaged
@@ -74,6 +79,7 @@ class TrainConfig:
     second_sense_weight: float = 0.25  # the shipped head's second reading (model.Text2AUConfig)
     # (both chosen on evals/text2au_validation.py's split: see model.py)
     p_tags_alone: float = 0.0  # chance that a tagged word's gloss is its tags alone in a training phrase
+    p_synonym_gloss: float = 0.0  # chance that a glossed word is read through a synonym's gloss instead (lexicon.augment)
     tags_reading_weight: float = 0.5  # the shipped head's tags reading (model.Text2AUConfig; chosen on the same split)
     bf16: bool = True  # encode and train under bfloat16 autocast where the CPU has native bf16 (AVX512-BF16/AMX; else
     # float32): about twice the speed on 2026-12-06's AMD EPYC; the states are stored in float16 anyway
@@ -81,27 +87,58 @@ class TrainConfig:
     # 0 = none: measured worse (held-out 79.9% vs 81.2% without, intensity order 95.1% vs 98.0%), the labels it carries are noisy
 
 
+_LOG_PREFIX = ""  # set in a worker process, whose lines interleave with the others'
+
+
 def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    print(_LOG_PREFIX + message, file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class PackedStates:
+    """Token states of N phrases without padding: `flat` [T, D] float16 holds every phrase's tokens
+    back to back (T = total tokens), phrase i at flat[start[i] : start[i] + length[i]]. A quarter of
+    the padded [N, L_max, D] array's memory for the glossed corpus (phrases run 5-90 tokens), so two
+    members train side by side in 24 GB (TrainConfig.jobs)."""
+
+    flat: torch.Tensor  # [T, D] float16
+    start: torch.Tensor  # [N] int64
+    length: torch.Tensor  # [N] int64
+
+    def __len__(self) -> int:
+        return len(self.length)
+
+    def batch(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Phrases `index` [B] -> states [B, L, D] float32 (zeros past each phrase) and mask [B, L] bool,
+        L = the longest of them: what padded[index, :L] and its mask hold (tests/test_text2au.py)."""
+        lengths = self.length[index]
+        positions = torch.arange(int(lengths.max()))
+        mask = positions[None, :] < lengths[:, None]
+        rows = torch.where(mask, self.start[index, None] + positions[None, :], 0)
+        return self.flat[rows].float() * mask[..., None], mask
 
 
 @torch.inference_mode()
-def encode_corpus(texts: list[str], head_cfg: Text2AUConfig, batch: int, bf16: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-    """Frozen MiniLM token states for every text: states [N, L, encoder_dim] float16, mask [N, L] bool
+def encode_corpus(texts: list[str], head_cfg: Text2AUConfig, batch: int, bf16: bool = False) -> PackedStates:
+    """Frozen MiniLM token states for every text, packed without padding (PackedStates)
     (`bf16`: computed under bfloat16 autocast; about 2.5 % of the largest state off, far below training's noise)."""
     encoder = enc.load_encoder("cpu")
     ids, mask, _ = enc.tokenize(texts, head_cfg.gloss_tokens if head_cfg.glosses else head_cfg.max_tokens)
-    states = torch.zeros(*ids.shape, head_cfg.encoder_dim, dtype=torch.float16)
-    order = torch.argsort(mask.sum(1))
-    for k, start in enumerate(range(0, len(texts), batch)):
-        index = order[start : start + batch]
-        length = int(mask[index].sum(1).max())
+    lengths = mask.sum(1).long()
+    order = torch.argsort(lengths)  # encoded shortest first, and stored in that order: a batch is one block of `flat`
+    start = torch.zeros(len(texts), dtype=torch.long)
+    start[order] = torch.cumsum(lengths[order], 0) - lengths[order]
+    flat = torch.zeros(int(lengths.sum()), head_cfg.encoder_dim, dtype=torch.float16)
+    for k, first in enumerate(range(0, len(texts), batch)):
+        index = order[first : first + batch]
+        length = int(lengths[index].max())
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             out = encoder(ids[index, :length], mask[index, :length], head_cfg.encoder_layers)
-        states[index, :length] = out.half()
+        block = out[mask[index, :length].bool()]  # [tokens of these phrases, D], phrase by phrase
+        flat[int(start[index[0]]) : int(start[index[0]]) + len(block)] = block.half()
         if k % 20 == 0:
-            log(f"  encoded {min(start + batch, len(texts))}/{len(texts)} phrases")
-    return states, mask.bool()
+            log(f"  encoded {min(first + batch, len(texts))}/{len(texts)} phrases")
+    return PackedStates(flat, start, lengths)
 
 
 def length_batches(lengths: torch.Tensor, batch_size: int, pool: int = 50) -> list[torch.Tensor]:
@@ -128,7 +165,7 @@ def drop_tokens(states: torch.Tensor, mask: torch.Tensor, drop: torch.Tensor) ->
 
 
 def gloss_corpus(texts: list[str], lexicon: Lexicon, seed: int = 0, p_pseudo: float = 0.0, tags: bool = False,
-                 p_untagged: float = 0.0, p_tags_alone: float = 0.0) -> list[str]:
+                 p_untagged: float = 0.0, p_tags_alone: float = 0.0, p_synonym_gloss: float = 0.0) -> list[str]:
     """Training phrases with the glosses of their words; no held-out form reaches them.
 
     Glosses are chosen with `banned` = every held-out form (vocabulary.held_out_tokens()): a sense
@@ -140,7 +177,7 @@ def gloss_corpus(texts: list[str], lexicon: Lexicon, seed: int = 0, p_pseudo: fl
     rng = random.Random(seed + 1)
     skip = skip_words()
     out = [augment(t, lexicon, skip, banned=forms, rng=rng, p_pseudo=p_pseudo, tags=tags,
-                   p_untagged=p_untagged, p_tags_alone=p_tags_alone) for t in texts]
+                   p_untagged=p_untagged, p_tags_alone=p_tags_alone, p_synonym_gloss=p_synonym_gloss) for t in texts]
     leaks = [t for t in out if any(C._contains(t, f) for f in forms) or any(mentions(g, forms) for g in GLOSS.findall(t))]
     if leaks:
         raise AssertionError(f"{len(leaks)} glossed training phrases mention held-out forms, e.g. {leaks[:3]}")
@@ -148,24 +185,49 @@ def gloss_corpus(texts: list[str], lexicon: Lexicon, seed: int = 0, p_pseudo: fl
 
 
 def train(cfg: TrainConfig, head_cfg: Text2AUConfig | None = None, lexicon_path=None) -> tuple[AUHead | HeadEnsemble, dict]:
-    """cfg.members heads, member k trained from scratch with seed cfg.seed + k; one head or their HeadEnsemble."""
+    """cfg.members heads, member k trained from scratch with seed cfg.seed + k; one head or their HeadEnsemble.
+    With cfg.jobs > 1 the members train in that many worker processes at once (`_member_in_worker`)."""
     head_cfg = head_cfg or Text2AUConfig(glosses=cfg.glosses, members=cfg.members, tags=cfg.tags and cfg.glosses,
                                          second_sense_weight=cfg.second_sense_weight if cfg.glosses else 0.0,
                                          tags_reading_weight=cfg.tags_reading_weight if cfg.tags and cfg.glosses else 0.0)
     t0 = time.time()
-    heads, metas = [], []
-    for k in range(head_cfg.members):
-        if head_cfg.members > 1:
-            log(f"member {k + 1}/{head_cfg.members} (seed {cfg.seed + k})")
-        head, meta = train_head(replace(cfg, seed=cfg.seed + k), head_cfg, lexicon_path)
-        heads.append(head)
-        metas.append(meta)
+    members = [replace(cfg, seed=cfg.seed + k) for k in range(head_cfg.members)]
+    jobs = min(cfg.jobs, head_cfg.members)
+    if jobs > 1:  # one process a member: a small head gains little from a second thread, a lot from a second process
+        threads = cfg.threads or max(1, (os.cpu_count() or 1) // jobs)
+        log(f"{head_cfg.members} members, {jobs} at a time in worker processes of {threads} thread(s)")
+        context = multiprocessing.get_context("spawn")  # a fresh interpreter: no thread pools inherited by fork
+        with ProcessPoolExecutor(jobs, mp_context=context) as pool:
+            done = list(pool.map(_member_in_worker, [replace(m, threads=threads) for m in members],
+                                 [head_cfg] * len(members), [lexicon_path] * len(members)))
+        heads, metas = [], []
+        for state, meta in done:
+            head = AUHead(head_cfg)
+            head.load_state_dict(state)
+            heads.append(head.eval())
+            metas.append(meta)
+    else:
+        heads, metas = [], []
+        for k, member in enumerate(members):
+            if head_cfg.members > 1:
+                log(f"member {k + 1}/{head_cfg.members} (seed {member.seed})")
+            head, meta = train_head(member, head_cfg, lexicon_path)
+            heads.append(head)
+            metas.append(meta)
     if len(heads) == 1:
         return heads[0], metas[0]
     meta = {**metas[0], "train_config": asdict(cfg), "train_seconds": round(time.time() - t0, 1),
             "members": [{"seed": m["train_config"]["seed"], "corpus_phrases": m["corpus_phrases"], "final_loss": m["final_loss"],
                          "train_seconds": m["train_seconds"]} for m in metas]}
     return HeadEnsemble(heads).eval(), meta
+
+
+def _member_in_worker(cfg: TrainConfig, head_cfg: Text2AUConfig, lexicon_path) -> tuple[dict, dict]:
+    """train_head in a worker process: its log lines name the member's seed; the head comes back as tensors."""
+    global _LOG_PREFIX
+    _LOG_PREFIX = f"[seed {cfg.seed}] "
+    head, meta = train_head(cfg, head_cfg, lexicon_path)
+    return head.state_dict(), meta
 
 
 def train_head(cfg: TrainConfig, head_cfg: Text2AUConfig, lexicon_path=None) -> tuple[AUHead, dict]:
@@ -186,16 +248,18 @@ def train_head(cfg: TrainConfig, head_cfg: Text2AUConfig, lexicon_path=None) -> 
         log(f"dictionary synonyms: {len(found)} more words, {len(extra)} phrases, e.g. {[w.adjective for w in found[:5]]}")
     texts = [e.text for e in examples]
     if head_cfg.glosses:
-        texts = gloss_corpus(texts, lexicon, cfg.seed, cfg.p_pseudo, head_cfg.tags, cfg.p_untagged, cfg.p_tags_alone)
+        texts = gloss_corpus(texts, lexicon, cfg.seed, cfg.p_pseudo, head_cfg.tags, cfg.p_untagged, cfg.p_tags_alone,
+                             cfg.p_synonym_gloss)
         log(f"glossed: {sum('(' in t for t in texts)} of {len(texts)} phrases, e.g. {texts[len(texts) // 3]!r}")
     bf16 = cfg.bf16 and enc.native_bf16("cpu")
-    states, mask = encode_corpus(texts, head_cfg, cfg.encode_batch, bf16)
+    states = encode_corpus(texts, head_cfg, cfg.encode_batch, bf16)
     targets = torch.stack([e.au for e in examples])
     flags = torch.tensor([e.emotional for e in examples])
-    sample = states[:2000][mask[:2000]].float()
-    scale = sample.std(dim=0)  # per channel: the embedding layer and the last block differ in scale
+    first, first_mask = states.batch(torch.arange(min(2000, len(states))))
+    scale = first[first_mask].std(dim=0)  # per channel: the embedding layer and the last block differ in scale
+    del first, first_mask
     t_encode = time.time() - t0
-    log(f"encoded in {t_encode:.0f}s; states {tuple(states.shape)}")
+    log(f"encoded in {t_encode:.0f}s; {len(states)} phrases, {len(states.flat)} token states ({states.flat.nbytes / 1e9:.1f} GB)")
 
     head = AUHead(head_cfg)
     opt = torch.optim.AdamW(head.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -206,15 +270,11 @@ def train_head(cfg: TrainConfig, head_cfg: Text2AUConfig, lexicon_path=None) -> 
         opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / steps)))
     )
     step = 0
-    lengths = mask.sum(1)
     for epoch in range(cfg.epochs):
         head.train()
         total, count = 0.0, 0
-        for index in length_batches(lengths, cfg.batch_size):
-            m = mask[index]
-            length = int(m.sum(1).max())
-            m = m[:, :length]
-            x = states[index, :length].float()
+        for index in length_batches(states.length, cfg.batch_size):
+            x, m = states.batch(index)
             x = x + torch.randn_like(x) * (cfg.state_noise * scale)
             drop = (torch.rand(m.shape) < cfg.token_drop) & m
             drop[:, 0] = False  # keep [CLS]
@@ -263,8 +323,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lexicon", default=None, help="gloss lexicon (default weights/lexicon.safetensors)")
     parser.add_argument("--threads", type=int, default=TrainConfig.threads, help="torch threads (0 = all cores)")
     parser.add_argument("--members", type=int, default=TrainConfig.members, help="heads averaged, one seed each")
+    parser.add_argument("--jobs", type=int, default=TrainConfig.jobs, help="members trained at once, one process each")
     args = parser.parse_args(argv)
-    cfg = TrainConfig(seed=args.seed, epochs=args.epochs, per_word=args.per_word, threads=args.threads, members=args.members)
+    cfg = TrainConfig(seed=args.seed, epochs=args.epochs, per_word=args.per_word, threads=args.threads, members=args.members,
+                      jobs=args.jobs)
     head, meta = train(cfg, lexicon_path=args.lexicon)
     save_head(head, args.out, meta)
     log(f"wrote {args.out} ({sum(p.numel() for p in head.parameters())} parameters) in {meta['train_seconds']:.0f}s")
