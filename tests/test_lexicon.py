@@ -132,6 +132,27 @@ def test_pseudo_words_replace_the_word_and_keep_the_gloss(small):
     assert out.startswith("she looks ") and "lugubrious" not in out and out.endswith("(excessively mournful; sorrowful)")
 
 
+def test_a_word_read_through_a_synonyms_gloss_becomes_a_nonsense_word(tmp_path):
+    """Training's synonym glosses (augment's p_synonym_gloss): "furious" read through "angry"'s own
+    definition, never through one that only repeats its own ("enraged") nor a banned synonym's; the word
+    itself gives way to a nonsense word, which its own definition would contradict."""
+    entries = {
+        "furious": [["marked by extreme anger", ["enraged", "angry"], "a"]],
+        "enraged": [["marked by extreme anger", ["furious"], "a"]],
+        "angry": [["feeling or showing anger", ["furious"], "a"]],
+    }
+    lex = lexicon_of(tmp_path, entries)
+    sense = lex.entries["furious"][0]
+    assert L.synonym_gloss(lex, sense, "furious", frozenset(), random.Random(0)) == "feeling or showing anger"
+    assert L.synonym_gloss(lex, sense, "furious", frozenset({"angry"}), random.Random(0)) is None
+    out = L.augment("she looks furious", lex, rng=random.Random(0), p_synonym_gloss=1.0)
+    assert out.startswith("she looks ") and "furious" not in out and out.endswith(" (feeling or showing anger)"), out
+    kept = L.augment("she looks furious", lex, banned=frozenset({"angry"}), rng=random.Random(0), p_synonym_gloss=1.0)
+    assert kept == "she looks furious (marked by extreme anger; enraged)"  # no synonym to read: as it was
+    assert L.augment("she looks furious", lex) == "she looks furious (marked by extreme anger; enraged, angry)"
+    assert L.augment("she looks furious", lex, synonyms=1) == "she looks furious (marked by extreme anger; enraged)"
+
+
 def test_a_pseudo_word_is_never_a_real_or_held_out_word(tmp_path):
     """The nonsense generator can make a real word by chance ("bilious" did, in a training run): a
     banned (held-out) form or a word the lexicon knows is drawn again."""
@@ -237,12 +258,14 @@ def test_a_synonym_that_only_spells_the_word_otherwise_is_left_out(tmp_path):
         "traumatize": [["inflict a trauma upon", ["traumatise", "shock"], "v"]],
         "heavyhearted": [["marked by great sadness", ["heavy-hearted", "sad"], "a"]],
         "colour": [["a visual attribute", ["color", "coloring"], "n"]],
+        "discouraged": [["made less hopeful or enthusiastic", ["demoralized", "demoralised", "disheartened"], "a"]],
     }
     lex = lexicon_of(tmp_path, entries)
     assert L.augment("unappetizing", lex) == "unappetizing (not appetizing in appearance, aroma, or taste)"
     assert L.augment("traumatized", lex) == "traumatized (inflict a trauma upon; shock)"
     assert L.augment("heavy-hearted", lex) == "heavy-hearted (marked by great sadness; sad)"
     assert lex.gloss("colour") == "a visual attribute; coloring"
+    assert lex.gloss("discouraged") == "demoralized, disheartened"  # one spelling of each synonym
     assert L.spelling_key("Heavy-hearted") == L.spelling_key("heavyhearted") != L.spelling_key("hearted")
 
 

@@ -74,7 +74,7 @@ DEFAULT_LEXICON = Path(__file__).resolve().parents[3] / "weights" / "lexicon.saf
 MADE_BY = "make weights-lexicon (python scripts/build_lexicon.py --out weights/lexicon.safetensors)"
 
 MAX_DEFINITION_WORDS = 14  # a gloss keeps the start of its definition
-MAX_SYNONYMS = 3  # and at most this many synonyms
+MAX_SYNONYMS = 3  # and at most this many synonyms (model.Text2AUConfig.gloss_synonyms says how many a head reads)
 MAX_GLOSSES = 3  # glossed words per clause (the first ones found)
 LONGEST_PHRASE = 4  # words in the longest multi-word lemma looked up ("down in the mouth")
 
@@ -206,7 +206,7 @@ class Lexicon:
         return None
 
     def gloss(self, lemma: str, banned: frozenset[str] = frozenset(), skip_self: str = "",
-              nominal: bool = False, sense: int = 0) -> str | None:
+              nominal: bool = False, sense: int = 0, synonyms: int = MAX_SYNONYMS, exclude: str = "") -> str | None:
         """The first sense of `lemma` as 'definition; syn, syn' (None when it has none); with
         `sense` 1, its second sense where it has one (the first otherwise), for the second reading.
 
@@ -224,7 +224,7 @@ class Lexicon:
         senses = self.senses(lemma, nominal, sense)
         if not senses:
             return None
-        definition, synonyms = senses[0][0], senses[0][1]
+        definition, listed = senses[0][0], senses[0][1]
         words = definition.split()
         if banned:
             if _mentions_phrase(definition, banned):
@@ -232,15 +232,20 @@ class Lexicon:
             words = [w for w in words if not mentions(w, banned)]
             if len(words) < 2:
                 return None
-        spellings = {spelling_key(lemma), spelling_key(skip_self)}  # "unappetising" says nothing about "unappetizing"
-        syns = [s for s in synonyms if spelling_key(s) not in spellings and not (banned and mentions(s, banned))]
+        # "unappetising" says nothing about "unappetizing"; `exclude`: a word the gloss must not name (synonym_gloss)
+        spellings = {spelling_key(lemma), spelling_key(skip_self), spelling_key(exclude)} - {""}
+        syns = []
+        for synonym in listed:  # one spelling of each ("demoralized", not also "demoralised"), none banned
+            if spelling_key(synonym) not in spellings and not (banned and mentions(synonym, banned)):
+                syns.append(synonym)
+                spellings.add(spelling_key(synonym))
         if syns and any(w.strip(",;:") in GLOSS_NEGATIONS for w in words):
             # "not smiling", "lacking courage", "made less hopeful": a negated quality the head would
             # read as a negated feeling ("not happy"); the synonyms say the same thing without one
-            return ", ".join(syns[:MAX_SYNONYMS])
+            return ", ".join(syns[:synonyms])
         text = " ".join(words[:MAX_DEFINITION_WORDS])
         if syns:
-            text = f"{text}; {', '.join(syns[:MAX_SYNONYMS])}"
+            text = f"{text}; {', '.join(syns[:synonyms])}"
         return text
 
 
@@ -348,9 +353,11 @@ def negated_gloss(word: str, lexicon: Lexicon, banned: frozenset[str] = frozense
     return None
 
 
-def synonym_gloss(lexicon: Lexicon, sense: list, word: str, banned: frozenset[str], rng: random.Random) -> str | None:
+def synonym_gloss(lexicon: Lexicon, sense: list, word: str, banned: frozenset[str], rng: random.Random,
+                  synonyms: int = MAX_SYNONYMS) -> str | None:
     """The gloss of a synonym of `sense` (a lexicon sense of `word`) whose own entry defines it otherwise:
-    "angry"'s ("feeling or showing anger") for "furious". None when no synonym has one (banned ones skipped)."""
+    "angry"'s ("feeling or showing anger") for "furious", without `word` among its synonyms. None when no
+    synonym has one (banned ones skipped)."""
     spelled = spelling_key(word)
     options = []
     for synonym in sense[1]:
@@ -360,7 +367,7 @@ def synonym_gloss(lexicon: Lexicon, sense: list, word: str, banned: frozenset[st
             options.append((synonym, lemma))
     rng.shuffle(options)
     for synonym, lemma in options:
-        gloss = lexicon.gloss(lemma, banned, skip_self=synonym)
+        gloss = lexicon.gloss(lemma, banned, skip_self=synonym, synonyms=synonyms, exclude=word)  # "angry; furious": no
         if gloss:
             return gloss
     return None
@@ -379,10 +386,11 @@ def pseudo_word(rng: random.Random) -> str:
 def augment(text: str, lexicon: Lexicon, skip: frozenset[str] | None = None, banned: frozenset[str] = frozenset(),
             rng: random.Random | None = None, p_pseudo: float = 0.0, sense: int = 0, tags: bool = False,
             p_untagged: float = 0.0, definitions: bool = True, p_tags_alone: float = 0.0,
-            p_synonym_gloss: float = 0.0) -> str:
+            p_synonym_gloss: float = 0.0, synonyms: int = MAX_SYNONYMS) -> str:
     """text -> text with '(gloss)' after each of its first MAX_GLOSSES glossable words or phrases.
 
     `banned`: forms whose mention disqualifies a sense (training: the held-out forms).
+    `synonyms`: at most this many of a sense's synonyms follow its definition.
     `rng`, `p_pseudo`: during training, replace a glossed word by a nonsense word with this
     probability, so the head learns to read the gloss of a word it cannot know.
     `sense`: 1 glosses each word with its second sense where it has one (Lexicon.gloss).
@@ -417,7 +425,8 @@ def augment(text: str, lexicon: Lexicon, skip: frozenset[str] | None = None, ban
             key = lexicon.phrase(words) if n > 1 else lexicon.lemma(words[0])
             if definitions and key and key in lexicon.entries:
                 nominal = n == 1 and k > 0 and spans[k - 1][2] in DETERMINERS
-                gloss = lexicon.gloss(key, banned, skip_self=words[-1] if n == 1 else "", nominal=nominal, sense=sense)
+                gloss = lexicon.gloss(key, banned, skip_self=words[-1] if n == 1 else "", nominal=nominal, sense=sense,
+                                      synonyms=synonyms)
                 if gloss:
                     found = (n, gloss, lexicon.senses(key, nominal, sense)[0] if n == 1 else None)
                     break
@@ -435,7 +444,7 @@ def augment(text: str, lexicon: Lexicon, skip: frozenset[str] | None = None, ban
         n, gloss, used = found
         other = None
         if used is not None and rng is not None and p_synonym_gloss > 0 and rng.random() < p_synonym_gloss:
-            other = synonym_gloss(lexicon, used, spans[k][2], banned, rng)
+            other = synonym_gloss(lexicon, used, spans[k][2], banned, rng, synonyms)
             gloss = other or gloss
         if tags and n == 1 and not (rng is not None and rng.random() < p_untagged):
             word_tags = ", ".join(lexicon.word_tags(spans[k][2], banned))

@@ -76,6 +76,7 @@ class Text2AUConfig:
     max_tokens: int = 48  # WordPiece tokens per clause (longer clauses are cut, with a warning)
     glosses: bool = False  # clauses are read with the glosses of their words (lexicon.py, weights/lexicon.safetensors)
     gloss_tokens: int = 96  # WordPiece tokens per clause with its glosses (glosses past this are cut silently)
+    gloss_synonyms: int = 3  # synonyms after each gloss's definition (lexicon.augment)
     members: int = 1  # heads averaged (HeadEnsemble), each trained with its own seed
     tags: bool = False  # glossed words also carry their affect tags (lexicon.Lexicon.tags)
     second_sense_weight: float = 0.0  # weight of a second reading with each word's second WordNet sense
@@ -173,7 +174,8 @@ class Text2AU(nn.Module):
         words' affect tags alone, lexicon.augment)."""
         if not self.config.glosses:
             return list(texts)
-        return [augment(t, self.lexicon, self._skip, sense=sense, tags=self.config.tags, definitions=definitions)
+        return [augment(t, self.lexicon, self._skip, sense=sense, tags=self.config.tags, definitions=definitions,
+                        synonyms=self.config.gloss_synonyms)
                 for t in texts]
 
     @property

@@ -79,6 +79,7 @@ class TrainConfig:
     second_sense_weight: float = 0.25  # the shipped head's second reading (model.Text2AUConfig)
     # (both chosen on evals/text2au_validation.py's split: see model.py)
     p_tags_alone: float = 0.0  # chance that a tagged word's gloss is its tags alone in a training phrase
+    gloss_synonyms: int = 3  # synonyms after each gloss's definition (model.Text2AUConfig)
     p_synonym_gloss: float = 0.0  # chance that a glossed word is read through a synonym's gloss instead (lexicon.augment)
     tags_reading_weight: float = 0.5  # the shipped head's tags reading (model.Text2AUConfig; chosen on the same split)
     bf16: bool = True  # encode and train under bfloat16 autocast where the CPU has native bf16 (AVX512-BF16/AMX; else
@@ -165,7 +166,8 @@ def drop_tokens(states: torch.Tensor, mask: torch.Tensor, drop: torch.Tensor) ->
 
 
 def gloss_corpus(texts: list[str], lexicon: Lexicon, seed: int = 0, p_pseudo: float = 0.0, tags: bool = False,
-                 p_untagged: float = 0.0, p_tags_alone: float = 0.0, p_synonym_gloss: float = 0.0) -> list[str]:
+                 p_untagged: float = 0.0, p_tags_alone: float = 0.0, p_synonym_gloss: float = 0.0,
+                 synonyms: int = 3) -> list[str]:
     """Training phrases with the glosses of their words; no held-out form reaches them.
 
     Glosses are chosen with `banned` = every held-out form (vocabulary.held_out_tokens()): a sense
@@ -177,7 +179,8 @@ def gloss_corpus(texts: list[str], lexicon: Lexicon, seed: int = 0, p_pseudo: fl
     rng = random.Random(seed + 1)
     skip = skip_words()
     out = [augment(t, lexicon, skip, banned=forms, rng=rng, p_pseudo=p_pseudo, tags=tags,
-                   p_untagged=p_untagged, p_tags_alone=p_tags_alone, p_synonym_gloss=p_synonym_gloss) for t in texts]
+                   p_untagged=p_untagged, p_tags_alone=p_tags_alone, p_synonym_gloss=p_synonym_gloss, synonyms=synonyms)
+           for t in texts]
     leaks = [t for t in out if any(C._contains(t, f) for f in forms) or any(mentions(g, forms) for g in GLOSS.findall(t))]
     if leaks:
         raise AssertionError(f"{len(leaks)} glossed training phrases mention held-out forms, e.g. {leaks[:3]}")
@@ -188,6 +191,7 @@ def train(cfg: TrainConfig, head_cfg: Text2AUConfig | None = None, lexicon_path=
     """cfg.members heads, member k trained from scratch with seed cfg.seed + k; one head or their HeadEnsemble.
     With cfg.jobs > 1 the members train in that many worker processes at once (`_member_in_worker`)."""
     head_cfg = head_cfg or Text2AUConfig(glosses=cfg.glosses, members=cfg.members, tags=cfg.tags and cfg.glosses,
+                                         gloss_synonyms=cfg.gloss_synonyms,
                                          second_sense_weight=cfg.second_sense_weight if cfg.glosses else 0.0,
                                          tags_reading_weight=cfg.tags_reading_weight if cfg.tags and cfg.glosses else 0.0)
     t0 = time.time()
@@ -249,7 +253,7 @@ def train_head(cfg: TrainConfig, head_cfg: Text2AUConfig, lexicon_path=None) -> 
     texts = [e.text for e in examples]
     if head_cfg.glosses:
         texts = gloss_corpus(texts, lexicon, cfg.seed, cfg.p_pseudo, head_cfg.tags, cfg.p_untagged, cfg.p_tags_alone,
-                             cfg.p_synonym_gloss)
+                             cfg.p_synonym_gloss, head_cfg.gloss_synonyms)
         log(f"glossed: {sum('(' in t for t in texts)} of {len(texts)} phrases, e.g. {texts[len(texts) // 3]!r}")
     bf16 = cfg.bf16 and enc.native_bf16("cpu")
     states = encode_corpus(texts, head_cfg, cfg.encode_batch, bf16)
