@@ -74,7 +74,8 @@ weights-lexicon: setup
 	$(PY) scripts/build_lexicon.py --out weights/lexicon.safetensors --cache build/lexicon_senses.pt
 
 # The emotion controller: three heads (seeds 0-2) reading phrases with their glosses and affect tags, trained under bfloat16
-# where the CPU has it: 29.9 min with the lexicon on 2 idle cores of an AMD EPYC with AVX512-BF16 (8.3-9.5 min a head).
+# where the CPU has it, two at a time in worker processes (train.py --jobs): 21.6 min with the lexicon on 2 idle cores of
+# an AMD EPYC with AVX512-BF16 (two heads side by side in 12 min, the third alone in 9; one after another it took 29.9 min).
 weights-text2au: weights-lexicon
 	$(PY) -m emotalk_cli.text2au.train --out weights/text2au.safetensors
 

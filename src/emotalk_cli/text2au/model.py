@@ -13,7 +13,9 @@ clause with a word of two senses is read twice, the second time with that word's
 sense, weighted `second_sense_weight` (0.25). On two pairs of validation heads, one head alone read
 79.5 / 78.5 % and 80.6 / 80.1 %; two averaged 80.9 % and 80.8 %; averaged and read twice 82.2 % and 81.7 %.
 The shipped file holds three heads (TrainConfig.members): on five validation heads of 2026-12-06, pairs
-read 85.0 % on average, trios 85.9 %, four and five 86.1 and 86.0 %.
+read 85.0 % on average, trios 85.9 %, four and five 86.1 and 86.0 %. Since session 13 their training
+also reads words through their synonyms' glosses (train.py, TrainConfig.p_synonym_gloss): a validation
+pair 86.1 -> 86.7 %.
 
 On a CPU that computes bfloat16 natively (AVX512-BF16, AMX) the encoder and heads read under bfloat16
 autocast (`Text2AU.bf16`, encoder.native_bf16): 1.7x the prompts per second, AU within 0.01 of float32.

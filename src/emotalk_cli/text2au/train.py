@@ -12,7 +12,10 @@
    words (p_pseudo) are replaced by nonsense words, so the head learns to read a gloss when it
    cannot know the word (a nonsense word that happens to be real is drawn again). Each glossed word
    also carries its affect tags (TrainConfig.tags; lexicon.py), left out of half its phrases
-   (p_untagged). Checked: no held-out form in any glossed phrase.
+   (p_untagged). A fifth of the glossed words (p_synonym_gloss) are read through the gloss of one of
+   their synonyms instead, and replaced by a nonsense word (lexicon.synonym_gloss: "furious" through
+   "angry"'s "feeling or showing anger"), so the head meets several definitions of each feeling, not
+   one per word it could learn by heart. Checked: no held-out form in any glossed phrase.
 3. The frozen MiniLM encodes every phrase once; token states are cached in memory (float16), packed
    without padding (PackedStates: 2.3 GB for a member's corpus instead of 8.4 GB padded).
 4. The head trains on the cached states with AdamW, a cosine schedule, and Gaussian noise plus
@@ -21,11 +24,12 @@
    phrases run 5-70 tokens). Encoding and training run under bfloat16 autocast where the CPU computes it
    natively (TrainConfig.bf16; encoder.native_bf16), about twice as fast as float32.
    Loss: MSE on the AU intensities + 0.1 * BCE on the `emotional` flag.
-5. Steps 1-4 run once per member (TrainConfig.members, seeds seed, seed + 1): the heads are saved
-   together and averaged at run time (model.HeadEnsemble), and the file asks for the second-sense
-   and tags readings (TrainConfig.second_sense_weight, tags_reading_weight). On 2 idle cores of
-   2026-12-06's AMD EPYC (AVX512-BF16), 8.3-9.5 min a member: `make weights-text2au` (the lexicon, then three
-   members) took 29.9 min in all (real 29m54s); the two float32 members of before took 36 min on such a machine.
+5. Steps 1-4 run once per member (TrainConfig.members, seeds seed, seed + 1, ...), `jobs` members at a
+   time, each in its own worker process (a head this small gains little from a second thread: an epoch
+   took 46 s on two threads against 50 s for each of two one-thread runs side by side). The heads are
+   saved together and averaged at run time (model.HeadEnsemble), and the file asks for the second-sense
+   and tags readings (TrainConfig.second_sense_weight, tags_reading_weight). Timings: the Makefile's
+   weights-text2au comment.
 No model selection uses the held-out set: the epoch count is fixed in TrainConfig, and the noise
 settings, the members and the two reading weights were chosen on a split of the training words
 (evals/text2au_validation.py).
@@ -80,7 +84,8 @@ class TrainConfig:
     # (both chosen on evals/text2au_validation.py's split: see model.py)
     p_tags_alone: float = 0.0  # chance that a tagged word's gloss is its tags alone in a training phrase
     gloss_synonyms: int = 3  # synonyms after each gloss's definition (model.Text2AUConfig)
-    p_synonym_gloss: float = 0.0  # chance that a glossed word is read through a synonym's gloss instead (lexicon.augment)
+    p_synonym_gloss: float = 0.2  # chance that a glossed word is read through a synonym's gloss instead (lexicon.augment;
+    # chosen on evals/text2au_validation.py's split: pair 86.1 % without, 86.7 % at 0.2; 0.35 read worse)
     tags_reading_weight: float = 0.5  # the shipped head's tags reading (model.Text2AUConfig; chosen on the same split)
     bf16: bool = True  # encode and train under bfloat16 autocast where the CPU has native bf16 (AVX512-BF16/AMX; else
     # float32): about twice the speed on 2026-12-06's AMD EPYC; the states are stored in float16 anyway
@@ -198,11 +203,13 @@ def train(cfg: TrainConfig, head_cfg: Text2AUConfig | None = None, lexicon_path=
     members = [replace(cfg, seed=cfg.seed + k) for k in range(head_cfg.members)]
     jobs = min(cfg.jobs, head_cfg.members)
     if jobs > 1:  # one process a member: a small head gains little from a second thread, a lot from a second process
-        threads = cfg.threads or max(1, (os.cpu_count() or 1) // jobs)
+        cores = os.cpu_count() or 1
+        # the cores shared by the members of each round of `jobs`: a last round of one member gets them all
+        threads = [cfg.threads or max(1, cores // min(jobs, len(members) - k // jobs * jobs)) for k in range(len(members))]
         log(f"{head_cfg.members} members, {jobs} at a time in worker processes of {threads} thread(s)")
         context = multiprocessing.get_context("spawn")  # a fresh interpreter: no thread pools inherited by fork
         with ProcessPoolExecutor(jobs, mp_context=context) as pool:
-            done = list(pool.map(_member_in_worker, [replace(m, threads=threads) for m in members],
+            done = list(pool.map(_member_in_worker, [replace(m, threads=t) for m, t in zip(members, threads)],
                                  [head_cfg] * len(members), [lexicon_path] * len(members)))
         heads, metas = [], []
         for state, meta in done:
