@@ -15,7 +15,7 @@ sense, weighted `second_sense_weight` (0.25). On two pairs of validation heads, 
 The shipped file holds three heads (TrainConfig.members): on five validation heads of 2026-12-06, pairs
 read 85.0 % on average, trios 85.9 %, four and five 86.1 and 86.0 %. Since session 13 their training
 also reads words through their synonyms' glosses (train.py, TrainConfig.p_synonym_gloss): a validation
-pair 86.1 -> 86.7 %.
+pair 86.1 -> 86.7 %, while its trio read 86.5 % against session 12's 86.7 % (within the spread).
 
 On a CPU that computes bfloat16 natively (AVX512-BF16, AMX) the encoder and heads read under bfloat16
 autocast (`Text2AU.bf16`, encoder.native_bf16): 1.7x the prompts per second, AU within 0.01 of float32.
