@@ -427,7 +427,8 @@ def augment(text: str, lexicon: Lexicon, skip: frozenset[str] | None = None, ban
                 gloss = lexicon.gloss(key, banned, skip_self=words[-1] if n == 1 else "", nominal=nominal, sense=sense,
                                       synonyms=synonyms)
                 if gloss:
-                    found = (n, gloss, lexicon.senses(key, nominal, sense)[0] if n == 1 else None)
+                    # the sense glossed, for synonym_gloss (training only: not looked up again when reading)
+                    found = (n, gloss, lexicon.senses(key, nominal, sense)[0] if n == 1 and p_synonym_gloss > 0 else None)
                     break
             if n == 1:
                 gloss = negated_gloss(words[0], lexicon, banned) if definitions else None

@@ -53,7 +53,7 @@ import torch.nn.functional as F
 from emotalk_cli.text2au import corpus as C
 from emotalk_cli.text2au import encoder as enc
 from emotalk_cli.text2au import vocabulary as V
-from emotalk_cli.text2au.lexicon import GLOSS, Lexicon, augment, load_lexicon, mentions, skip_words
+from emotalk_cli.text2au.lexicon import GLOSS, MAX_SYNONYMS, Lexicon, augment, load_lexicon, mentions, skip_words
 from emotalk_cli.text2au.model import AUHead, HeadEnsemble, Text2AUConfig, save_head
 
 
@@ -172,7 +172,7 @@ def drop_tokens(states: torch.Tensor, mask: torch.Tensor, drop: torch.Tensor) ->
 
 def gloss_corpus(texts: list[str], lexicon: Lexicon, seed: int = 0, p_pseudo: float = 0.0, tags: bool = False,
                  p_untagged: float = 0.0, p_tags_alone: float = 0.0, p_synonym_gloss: float = 0.0,
-                 synonyms: int = 3) -> list[str]:
+                 synonyms: int = MAX_SYNONYMS) -> list[str]:
     """Training phrases with the glosses of their words; no held-out form reaches them.
 
     Glosses are chosen with `banned` = every held-out form (vocabulary.held_out_tokens()): a sense
