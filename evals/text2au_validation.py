@@ -147,6 +147,13 @@ Measured 2026-12-06 (session 13; same machine and protocol; the session-12 heads
     trio (0, 1, 2) 86.5 % / 99.0 %, four (0-3) 86.1 % / 98.8 %: against session 12's trio (86.7 %) no gain
     measured; single heads 84.6 % on average over four seeds against 84.3 % over five. The pair's gain
     (84.7 -> 86.7 %) is within the spread of pairs and trios, and so may be the held-out 87.3 -> 89.5 %.
+Measured 2026-12-06 (session 14; same machine; read-time on session 13's validation heads of the shipped settings):
+  a reading with each glossed word read through one of its synonyms' own glosses, the word a nonsense word,
+    as training reads a fifth of them (model.Text2AUConfig.synonym_reading_weight; drawn the same way each
+    time), blended in at 0.15 / 0.25 / 0.35 / 0.5, trio (0, 1, 2)        86.5 -> 86.6 / 86.9 / 86.0 / 84.9 %
+    (intensity order 99.0 -> 99.3 %); trio (1, 2, 3) at 0.25               85.7 -> 86.4 % / 98.6 -> 98.9 %
+    -> 0.25 kept (TrainConfig.synonym_reading_weight); it costs a fourth encoder pass, paid for by batching
+       readings by token length (model.Text2AU._read_texts)
 """
 
 from __future__ import annotations

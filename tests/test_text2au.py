@@ -244,6 +244,9 @@ def test_ensemble_file_averages_its_members(tmp_path):
     save_head(AUHead(Text2AUConfig(d_model=16, heads=2, layers=1, ff=32, tags_reading_weight=-0.1)), bad, {})
     with pytest.raises(ArtifactError, match="tags-reading weight of -0.1"):
         load_head(bad)
+    save_head(AUHead(Text2AUConfig(d_model=16, heads=2, layers=1, ff=32, synonym_reading_weight=2.0)), bad, {})
+    with pytest.raises(ArtifactError, match="synonym-reading weight of 2.0"):
+        load_head(bad)
 
 
 def test_second_sense_reading_is_blended_in(tmp_path):
@@ -304,6 +307,57 @@ def test_tags_reading_is_blended_in(tmp_path):
     untagged.bf16 = False
     expected = untagged._read(*enc.tokenize(untagged.reading(texts), config.gloss_tokens)[:2])[0]
     assert torch.allclose(untagged.forward_texts(texts)[0], expected, atol=1e-5)
+
+
+def test_synonym_reading_is_blended_in(tmp_path):
+    """With synonym_reading_weight, a clause whose word has a synonym with its own entry is also read
+    through that synonym's gloss, the word a nonsense word (as training reads it), drawn the same way
+    every time; a clause without such a synonym is read once."""
+    from emotalk_cli.text2au import encoder as enc
+    from emotalk_cli.text2au.lexicon import save_lexicon
+
+    lexicon = tmp_path / "lexicon.safetensors"
+    save_lexicon(lexicon, {"furious": [["marked by extreme anger", ["angry"], "a"]],
+                           "angry": [["feeling or showing anger", ["furious"], "a"]],
+                           "lugubrious": [["excessively mournful", ["sorrowful"], "a"]]}, {}, source="test", licence="test")
+    config = Text2AUConfig(d_model=16, heads=2, layers=1, ff=32, glosses=True, synonym_reading_weight=0.3)
+    torch.manual_seed(0)
+    weights = tmp_path / "synonyms.safetensors"
+    save_head(AUHead(config).eval(), weights, {})
+    model = load_model(weights, lexicon_path=lexicon)
+    model.bf16 = False  # the blend's arithmetic, exactly
+    texts = ["feeling furious", "very lugubrious"]
+    through = model.reading(texts, through_synonyms=True)
+    assert through == model.reading(texts, through_synonyms=True)  # the same nonsense word every time
+    assert through[0].startswith("feeling ") and through[0].endswith(" (feeling or showing anger; furious)")
+    assert "furious" not in through[0].split(" (")[0]  # the word itself became a nonsense word
+    assert through[1] == model.reading(texts)[1]  # "sorrowful" has no entry of its own: nothing to read through
+    au, p, _ = model.forward_texts(texts)
+    first = model._read(*enc.tokenize(model.reading(texts), config.gloss_tokens)[:2])
+    other = model._read(*enc.tokenize(through, config.gloss_tokens)[:2])
+    assert not torch.allclose(first[0][0], other[0][0], atol=1e-4)
+    assert torch.allclose(au[0], 0.7 * first[0][0] + 0.3 * other[0][0], atol=1e-5)
+    assert torch.allclose(p[0], 0.7 * first[1][0] + 0.3 * other[1][0], atol=1e-5)
+    assert torch.allclose(au[1], first[0][1], atol=1e-5)
+
+
+def test_texts_batched_by_token_length_read_as_each_text_alone(tiny_model):
+    """forward_texts groups texts of similar token length into batches (and cuts each batch to its
+    longest text): every text must come out as it does read on its own, in the order given."""
+    from emotalk_cli.text2au import encoder as enc
+
+    texts = ["happy", "calm", "a very long and winding sentence about being rather annoyed at the slow bus today",
+             "not sad at all", "", "furious", "somewhat nervous but mostly fine and happy to be here"]
+    bf16, tiny_model.bf16 = tiny_model.bf16, False  # exact arithmetic (bfloat16 rounds otherwise for other batch shapes)
+    try:
+        au, p, cut = tiny_model.forward_texts(texts, batch_size=2)
+        for i, text in enumerate(texts):
+            alone_au, alone_p = tiny_model._read(*enc.tokenize([text], tiny_model.config.max_tokens)[:2])
+            assert torch.allclose(au[i], alone_au[0], atol=1e-5), text
+            assert torch.allclose(p[i], alone_p[0], atol=1e-5), text
+    finally:
+        tiny_model.bf16 = bf16
+    assert cut == [False] * len(texts)
 
 
 def test_dropping_tokens_reads_as_masking_them():

@@ -5,8 +5,8 @@
 
 Clause i of n gets time i * duration / n (duration defaults to 1 s per clause), so each clause
 owns an equal share of the duration and a consumer interpolating between keyframes moves from one
-feeling to the next across that share. All clauses of all prompts run through the model in
-batches, sorted by length to keep padding small.
+feeling to the next across that share. All clauses of all prompts run through the model together,
+in batches of similar token length (model.Text2AU.forward_texts) to keep padding small.
 """
 
 from __future__ import annotations
@@ -114,15 +114,12 @@ def text_to_keyframes(model: Text2AU, texts: list[str], options: InferOptions = 
         flat.extend((p, c, clause) for c, clause in enumerate(clauses))
 
     emotional = {}
-    order = sorted(range(len(flat)), key=lambda k: len(flat[k][2]))
-    for start in range(0, len(order), options.batch_size):
-        chunk = [flat[k] for k in order[start : start + options.batch_size]]
-        au, p_emotional, cut = model.forward_texts([c[2] for c in chunk])
-        for (p, c, clause), row, pe, was_cut in zip(chunk, au, p_emotional, cut):
-            results[p].au[c] = row.clamp(0.0, 1.0)
-            emotional[(p, c)] = float(pe)
-            if was_cut:
-                results[p].warnings.append(f"clause cut at {model.config.max_tokens} tokens: {clause[:40]!r}...")
+    au, p_emotional, cut = model.forward_texts([c[2] for c in flat], options.batch_size)
+    for (p, c, clause), row, pe, was_cut in zip(flat, au, p_emotional, cut):
+        results[p].au[c] = row.clamp(0.0, 1.0)
+        emotional[(p, c)] = float(pe)
+        if was_cut:
+            results[p].warnings.append(f"clause cut at {model.config.max_tokens} tokens: {clause[:40]!r}...")
     for p, result in enumerate(results):
         flags = [emotional[(p, c)] >= options.emotional_threshold for c in range(len(result.clauses))]
         for c, ok in enumerate(flags):

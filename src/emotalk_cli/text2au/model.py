@@ -17,6 +17,11 @@ read 85.0 % on average, trios 85.9 %, four and five 86.1 and 86.0 %. Since sessi
 also reads words through their synonyms' glosses (train.py, TrainConfig.p_synonym_gloss): a validation
 pair 86.1 -> 86.7 %, while its trio read 86.5 % against session 12's 86.7 % (within the spread).
 
+A clause whose glossed word has a synonym with its own WordNet entry is also read through that synonym's
+gloss, the word itself a nonsense word, as training reads a fifth of its glossed words
+(`synonym_reading_weight`, 0.25; chosen on the same split: trios 86.5 -> 86.9 % and 85.7 -> 86.4 %).
+Every reading runs over all clauses in batches of similar token length (`_read_texts`).
+
 On a CPU that computes bfloat16 natively (AVX512-BF16, AMX) the encoder and heads read under bfloat16
 autocast (`Text2AU.bf16`, encoder.native_bf16): 1.7x the prompts per second, AU within 0.01 of float32.
 
@@ -46,6 +51,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -85,6 +91,8 @@ class Text2AUConfig:
     # (0 = none): a word whose usual sense is not the one meant still gets some say for the other
     tags_reading_weight: float = 0.0  # weight of a third reading, with each word's affect tags alone and no
     # dictionary glosses, for clauses with a word whose tags name an emotion (0 = none; needs `tags`)
+    synonym_reading_weight: float = 0.0  # weight of a reading with each glossed word read through one of its
+    # synonyms' own glosses, as training does (lexicon.augment's p_synonym_gloss; 0 = none)
     au_names: tuple[str, ...] = field(default_factory=lambda: facs.AU_NAMES)  # output order
 
     @property
@@ -170,12 +178,17 @@ class Text2AU(nn.Module):
         # AU within 0.01 of float32 (measured 0.0064; tests/test_text2au_behaviour.py asks 0.02); False: float32
         self.bf16 = enc.native_bf16(next(head.parameters()).device)
 
-    def reading(self, texts: list[str], sense: int = 0, definitions: bool = True) -> list[str]:
+    def reading(self, texts: list[str], sense: int = 0, definitions: bool = True, through_synonyms: bool = False) -> list[str]:
         """The texts as the encoder reads them: with their glosses when the head was trained so
         (`sense` 1: each word's second WordNet sense where it has one; `definitions` False: the
-        words' affect tags alone, lexicon.augment)."""
+        words' affect tags alone; `through_synonyms`: each glossed word read through a synonym's own
+        gloss, the word itself a nonsense word, drawn the same way for a text every time; lexicon.augment)."""
         if not self.config.glosses:
             return list(texts)
+        if through_synonyms:
+            return [augment(t, self.lexicon, self._skip, rng=random.Random(0), p_synonym_gloss=1.0, tags=self.config.tags,
+                            synonyms=self.config.gloss_synonyms)
+                    for t in texts]
         return [augment(t, self.lexicon, self._skip, sense=sense, tags=self.config.tags, definitions=definitions,
                         synonyms=self.config.gloss_synonyms)
                 for t in texts]
@@ -185,31 +198,53 @@ class Text2AU(nn.Module):
         return self.head.config
 
     @torch.inference_mode()
-    def forward_texts(self, texts: list[str]) -> tuple[Tensor, Tensor, list[bool]]:
-        """texts (B) -> AU [B, A], P(emotional) [B] on CPU, and whether each text was cut."""
+    def forward_texts(self, texts: list[str], batch_size: int = 64) -> tuple[Tensor, Tensor, list[bool]]:
+        """texts (B) -> AU [B, A], P(emotional) [B] on CPU, and whether each text was cut.
+
+        Each reading of the texts runs in batches of `batch_size` grouped by token length (_read_texts)."""
         ids, mask, cut = enc.tokenize(texts, self.config.max_tokens)
         if not self.config.glosses:
-            au, emotional = self._read(ids, mask)
+            au, emotional = self._read_texts(texts, self.config.max_tokens, batch_size)
             return au, emotional, cut
         readings = self.reading(texts)  # `cut` still says whether the user's own words were cut
-        au, emotional = self._read(*enc.tokenize(readings, self.config.gloss_tokens)[:2])
-        weight = self.config.second_sense_weight
-        if weight > 0:  # words with two senses: the reading in the second sense has a say too
-            second = self.reading(texts, sense=1)
-            differs = [i for i, (a, b) in enumerate(zip(readings, second)) if a != b]
+        au, emotional = self._read_texts(readings, self.config.gloss_tokens, batch_size)
+
+        def blend(others: list[str], weight: float) -> None:
+            """Mix in another reading of the texts, for the texts it reads otherwise."""
+            differs = [i for i, (first, other) in enumerate(zip(readings, others)) if other != first]
             if differs:
-                au2, emotional2 = self._read(*enc.tokenize([second[i] for i in differs], self.config.gloss_tokens)[:2])
+                au2, emotional2 = self._read_texts([others[i] for i in differs], self.config.gloss_tokens, batch_size)
                 au[differs] = (1 - weight) * au[differs] + weight * au2
                 emotional[differs] = (1 - weight) * emotional[differs] + weight * emotional2
+
+        if self.config.second_sense_weight > 0:  # words with two senses: the reading in the second sense has a say too
+            blend(self.reading(texts, sense=1), self.config.second_sense_weight)
+        if self.config.synonym_reading_weight > 0:  # read through a synonym's definition too, as training does
+            blend(self.reading(texts, through_synonyms=True), self.config.synonym_reading_weight)
         weight = self.config.tags_reading_weight
         tagged = [i for i, t in enumerate(texts)
                   if weight > 0 and self.config.tags and self.lexicon.names_emotion(t, self._skip)]
         if tagged:  # a gloss can mislead ("despairing": desperate, hopeless -> fear); the tags (sad) have a say
-            au3, emotional3 = self._read(*enc.tokenize(self.reading([texts[i] for i in tagged], definitions=False),
-                                                       self.config.gloss_tokens)[:2])
+            au3, emotional3 = self._read_texts(self.reading([texts[i] for i in tagged], definitions=False),
+                                               self.config.gloss_tokens, batch_size)
             au[tagged] = (1 - weight) * au[tagged] + weight * au3
             emotional[tagged] = (1 - weight) * emotional[tagged] + weight * emotional3
         return au, emotional, cut
+
+    def _read_texts(self, texts: list[str], max_tokens: int, batch_size: int) -> tuple[Tensor, Tensor]:
+        """Texts (N) -> AU [N, A] and P(emotional) [N] on CPU, in batches of texts of similar token length,
+        each batch cut to its longest text: glossed readings run 5-96 tokens, so batching them in any other
+        order pads a third of the encoder's work away (2000 prompts of evaluate.py: 64k padded tokens for 40k)."""
+        ids, mask, _ = enc.tokenize(texts, max_tokens)
+        lengths = mask.sum(1)
+        order = torch.argsort(lengths, stable=True)
+        au = torch.zeros(len(texts), self.config.num_aus)
+        emotional = torch.zeros(len(texts))
+        for start in range(0, len(texts), batch_size):
+            rows = order[start : start + batch_size]
+            longest = int(lengths[rows].max())
+            au[rows], emotional[rows] = self._read(ids[rows, :longest], mask[rows, :longest])
+        return au, emotional
 
     def _read(self, ids: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
         """WordPiece ids [B, L] and mask [B, L] -> AU [B, A] and P(emotional) [B], on CPU."""
@@ -246,10 +281,12 @@ def load_head(path: str | os.PathLike, device: torch.device | str = "cpu") -> tu
         raise ArtifactError(f"{source}: trained on encoder {config.encoder!r}, this emotalk has {enc.ENCODER_NAME!r}; remake it: {MADE_BY}")
     if tuple(config.au_names) != facs.AU_NAMES:
         raise ArtifactError(f"{source}: its AU list differs from this emotalk's facs.AU_NAMES; remake it: {MADE_BY}")
-    if config.members < 1 or not 0.0 <= config.second_sense_weight <= 1.0 or not 0.0 <= config.tags_reading_weight <= 1.0:
+    weights = (config.second_sense_weight, config.tags_reading_weight, config.synonym_reading_weight)
+    if config.members < 1 or not all(0.0 <= w <= 1.0 for w in weights):
         raise ArtifactError(f"{source}: its config asks for {config.members} heads, a second-sense weight of "
-                            f"{config.second_sense_weight} and a tags-reading weight of {config.tags_reading_weight} "
-                            f"(needs >= 1, 0-1 and 0-1); remake it: {MADE_BY}")
+                            f"{config.second_sense_weight}, a tags-reading weight of {config.tags_reading_weight} and a "
+                            f"synonym-reading weight of {config.synonym_reading_weight} (needs >= 1, 0-1, 0-1 and 0-1); "
+                            f"remake it: {MADE_BY}")
     with torch.device("meta"):
         head = build_head(config)
     try:
