@@ -33,6 +33,7 @@ bench: setup
 	$(PY) benchmarks/bench_render.py
 	$(PY) benchmarks/bench_cli.py
 	$(PY) benchmarks/bench_animate.py
+	$(PY) benchmarks/bench_text2au.py
 
 eval: setup eval-text2au eval-avatar eval-motion eval-motion-real eval-emotion
 

@@ -152,8 +152,10 @@ Measured 2026-12-06 (session 14; same machine; read-time on session 13's validat
     as training reads a fifth of them (model.Text2AUConfig.synonym_reading_weight; drawn the same way each
     time), blended in at 0.15 / 0.25 / 0.35 / 0.5, trio (0, 1, 2)        86.5 -> 86.6 / 86.9 / 86.0 / 84.9 %
     (intensity order 99.0 -> 99.3 %); trio (1, 2, 3) at 0.25               85.7 -> 86.4 % / 98.6 -> 98.9 %
-    -> 0.25 kept (TrainConfig.synonym_reading_weight); it costs a fourth encoder pass, paid for by batching
-       readings by token length (model.Text2AU._read_texts)
+    -> not shipped (TrainConfig.synonym_reading_weight 0): +4 and +6 items of 916, within the spread of trios
+       (85.4-86.7 % in session 12), for a fourth encoder pass (a third fewer prompts per second). It was
+       first shipped at 0.25, and the held-out set then read 88.8 % (788/887) against 89.5 % (794/887)
+       without: no gain there either. Three draws of the synonym averaged, at 0.25 / 0.35: 87.0 / 86.9 %.
 """
 
 from __future__ import annotations

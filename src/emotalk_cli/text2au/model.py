@@ -17,10 +17,11 @@ read 85.0 % on average, trios 85.9 %, four and five 86.1 and 86.0 %. Since sessi
 also reads words through their synonyms' glosses (train.py, TrainConfig.p_synonym_gloss): a validation
 pair 86.1 -> 86.7 %, while its trio read 86.5 % against session 12's 86.7 % (within the spread).
 
-A clause whose glossed word has a synonym with its own WordNet entry is also read through that synonym's
-gloss, the word itself a nonsense word, as training reads a fifth of its glossed words
-(`synonym_reading_weight`, 0.25; chosen on the same split: trios 86.5 -> 86.9 % and 85.7 -> 86.4 %).
-Every reading runs over all clauses in batches of similar token length (`_read_texts`).
+With `synonym_reading_weight`, a clause whose glossed word has a synonym with its own WordNet entry is
+also read through that synonym's gloss, the word itself a nonsense word, as training reads a fifth of
+its glossed words. Not shipped (0): on the same split, trios 86.5 -> 86.9 % and 85.7 -> 86.4 % at 0.25,
+within the spread, for a fourth encoder pass (train.TrainConfig.synonym_reading_weight has the figures).
+Every reading runs over all clauses at once, in batches of similar token length (`_read_texts`).
 
 On a CPU that computes bfloat16 natively (AVX512-BF16, AMX) the encoder and heads read under bfloat16
 autocast (`Text2AU.bf16`, encoder.native_bf16): 1.7x the prompts per second, AU within 0.01 of float32.
