@@ -358,6 +358,8 @@ def test_texts_batched_by_token_length_read_as_each_text_alone(tiny_model):
     finally:
         tiny_model.bf16 = bf16
     assert cut == [False] * len(texts)
+    au, p, cut = tiny_model.forward_texts([])  # a batch of prompts that were all empty
+    assert au.shape == (0, tiny_model.config.num_aus) and p.shape == (0,) and cut == []
 
 
 def test_dropping_tokens_reads_as_masking_them():

@@ -236,11 +236,13 @@ class Text2AU(nn.Module):
         """Texts (N) -> AU [N, A] and P(emotional) [N] on CPU, in batches of texts of similar token length,
         each batch cut to its longest text: glossed readings run 5-96 tokens, so batching them in any other
         order pads a third of the encoder's work away (2000 prompts of evaluate.py: 64k padded tokens for 40k)."""
+        au = torch.zeros(len(texts), self.config.num_aus)
+        emotional = torch.zeros(len(texts))
+        if not texts:
+            return au, emotional
         ids, mask, _ = enc.tokenize(texts, max_tokens)
         lengths = mask.sum(1)
         order = torch.argsort(lengths, stable=True)
-        au = torch.zeros(len(texts), self.config.num_aus)
-        emotional = torch.zeros(len(texts))
         for start in range(0, len(texts), batch_size):
             rows = order[start : start + batch_size]
             longest = int(lengths[rows].max())
