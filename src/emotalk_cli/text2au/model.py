@@ -203,7 +203,7 @@ class Text2AU(nn.Module):
         """texts (B) -> AU [B, A], P(emotional) [B] on CPU, and whether each text was cut.
 
         Each reading of the texts runs in batches of `batch_size` grouped by token length (_read_texts)."""
-        ids, mask, cut = enc.tokenize(texts, self.config.max_tokens)
+        cut = enc.tokenize(texts, self.config.max_tokens)[2]
         if not self.config.glosses:
             au, emotional = self._read_texts(texts, self.config.max_tokens, batch_size)
             return au, emotional, cut
