@@ -249,25 +249,32 @@ def test_ensemble_file_averages_its_members(tmp_path):
         load_head(bad)
 
 
-def test_second_sense_reading_is_blended_in(tmp_path):
-    """A clause with a two-sense word is read twice; the second reading weighs second_sense_weight."""
+def glossed_model(tmp_path, entries: dict, config: Text2AUConfig, tags: dict | None = None):
+    """A random head of `config` with a lexicon of `entries` (and `tags`), read in float32 so that the
+    blends' arithmetic can be checked exactly (bfloat16 rounds differently for other batch shapes)."""
     from emotalk_cli.text2au.lexicon import save_lexicon
 
     lexicon = tmp_path / "lexicon.safetensors"
-    save_lexicon(lexicon, {"bristle": [["react in an offended or angry manner", [], "v"], ["rise up as in fear", ["uprise"], "v"]],
-                           "lugubrious": [["excessively mournful", ["sorrowful"], "a"]]}, {}, source="test", licence="test")
-    weights = tmp_path / "two-senses.safetensors"
-    config = Text2AUConfig(d_model=16, heads=2, layers=1, ff=32, glosses=True, second_sense_weight=0.25)
+    save_lexicon(lexicon, entries, {}, source="test", licence="test", tags=tags)
     torch.manual_seed(0)
+    weights = tmp_path / "head.safetensors"
     save_head(AUHead(config).eval(), weights, {})
     model = load_model(weights, lexicon_path=lexicon)
-    model.bf16 = False  # the blend's arithmetic, exactly (bfloat16 rounds differently for other batch shapes)
+    model.bf16 = False
+    return model
+
+
+def test_second_sense_reading_is_blended_in(tmp_path):
+    """A clause with a two-sense word is read twice; the second reading weighs second_sense_weight."""
+    from emotalk_cli.text2au import encoder as enc
+
+    config = Text2AUConfig(d_model=16, heads=2, layers=1, ff=32, glosses=True, second_sense_weight=0.25)
+    model = glossed_model(tmp_path, {"bristle": [["react in an offended or angry manner", [], "v"], ["rise up as in fear", ["uprise"], "v"]],
+                                     "lugubrious": [["excessively mournful", ["sorrowful"], "a"]]}, config)
     texts = ["bristling with rage", "very lugubrious"]
     assert model.reading(texts, sense=1) == ["bristling (rise up as in fear; uprise) with rage",
                                              "very lugubrious (excessively mournful; sorrowful)"]  # one sense: as before
     au, p, _ = model.forward_texts(texts)
-    from emotalk_cli.text2au import encoder as enc
-
     first = model._read(*enc.tokenize(model.reading(texts), config.gloss_tokens)[:2])
     second = model._read(*enc.tokenize(model.reading(texts, sense=1), config.gloss_tokens)[:2])
     assert torch.allclose(au[0], 0.75 * first[0][0] + 0.25 * second[0][0], atol=1e-5)
@@ -281,30 +288,23 @@ def test_tags_reading_is_blended_in(tmp_path):
     from dataclasses import replace
 
     from emotalk_cli.text2au import encoder as enc
-    from emotalk_cli.text2au.lexicon import save_lexicon
 
-    lexicon = tmp_path / "lexicon.safetensors"
-    save_lexicon(lexicon, {"despairing": [["marked by loss of hope", ["desperate"], "a"]],
-                           "lugubrious": [["excessively mournful", ["sorrowful"], "a"]]}, {}, source="test", licence="test",
-                 tags={"despairing": ["negative", "sad"], "lugubrious": ["negative"]})
     config = Text2AUConfig(d_model=16, heads=2, layers=1, ff=32, glosses=True, tags=True, tags_reading_weight=0.4)
-    torch.manual_seed(0)
-    weights = tmp_path / "tags.safetensors"
-    save_head(AUHead(config).eval(), weights, {})
-    model = load_model(weights, lexicon_path=lexicon)
-    model.bf16 = False  # the blend's arithmetic, exactly
+    entries = {"despairing": [["marked by loss of hope", ["desperate"], "a"]],
+               "lugubrious": [["excessively mournful", ["sorrowful"], "a"]]}
+    tags = {"despairing": ["negative", "sad"], "lugubrious": ["negative"]}
+    model = glossed_model(tmp_path, entries, config, tags)
     texts = ["feeling despairing", "very lugubrious"]
     assert model.reading(texts, definitions=False) == ["feeling despairing (negative, sad)", "very lugubrious (negative)"]
     au, p, _ = model.forward_texts(texts)
     first = model._read(*enc.tokenize(model.reading(texts), config.gloss_tokens)[:2])
-    tags = model._read(*enc.tokenize(model.reading(texts, definitions=False), config.gloss_tokens)[:2])
-    assert not torch.allclose(first[0][0], tags[0][0], atol=1e-4)  # the two readings differ
-    assert torch.allclose(au[0], 0.6 * first[0][0] + 0.4 * tags[0][0], atol=1e-5)
-    assert torch.allclose(p[0], 0.6 * first[1][0] + 0.4 * tags[1][0], atol=1e-5)
+    alone = model._read(*enc.tokenize(model.reading(texts, definitions=False), config.gloss_tokens)[:2])
+    assert not torch.allclose(first[0][0], alone[0][0], atol=1e-4)  # the two readings differ
+    assert torch.allclose(au[0], 0.6 * first[0][0] + 0.4 * alone[0][0], atol=1e-5)
+    assert torch.allclose(p[0], 0.6 * first[1][0] + 0.4 * alone[1][0], atol=1e-5)
     assert torch.allclose(au[1], first[0][1], atol=1e-5)  # valence alone: read once
-    save_head(AUHead(replace(config, tags=False)).eval(), weights, {})
-    untagged = load_model(weights, lexicon_path=lexicon)
-    untagged.bf16 = False
+    (tmp_path / "untagged").mkdir()
+    untagged = glossed_model(tmp_path / "untagged", entries, replace(config, tags=False), tags)
     expected = untagged._read(*enc.tokenize(untagged.reading(texts), config.gloss_tokens)[:2])[0]
     assert torch.allclose(untagged.forward_texts(texts)[0], expected, atol=1e-5)
 
@@ -314,18 +314,11 @@ def test_synonym_reading_is_blended_in(tmp_path):
     through that synonym's gloss, the word a nonsense word (as training reads it), drawn the same way
     every time; a clause without such a synonym is read once."""
     from emotalk_cli.text2au import encoder as enc
-    from emotalk_cli.text2au.lexicon import save_lexicon
 
-    lexicon = tmp_path / "lexicon.safetensors"
-    save_lexicon(lexicon, {"furious": [["marked by extreme anger", ["angry"], "a"]],
-                           "angry": [["feeling or showing anger", ["furious"], "a"]],
-                           "lugubrious": [["excessively mournful", ["sorrowful"], "a"]]}, {}, source="test", licence="test")
     config = Text2AUConfig(d_model=16, heads=2, layers=1, ff=32, glosses=True, synonym_reading_weight=0.3)
-    torch.manual_seed(0)
-    weights = tmp_path / "synonyms.safetensors"
-    save_head(AUHead(config).eval(), weights, {})
-    model = load_model(weights, lexicon_path=lexicon)
-    model.bf16 = False  # the blend's arithmetic, exactly
+    model = glossed_model(tmp_path, {"furious": [["marked by extreme anger", ["angry"], "a"]],
+                                     "angry": [["feeling or showing anger", ["furious"], "a"]],
+                                     "lugubrious": [["excessively mournful", ["sorrowful"], "a"]]}, config)
     texts = ["feeling furious", "very lugubrious"]
     through = model.reading(texts, through_synonyms=True)
     assert through == model.reading(texts, through_synonyms=True)  # the same nonsense word every time
