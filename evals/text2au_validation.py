@@ -156,6 +156,11 @@ Measured 2026-12-06 (session 14; same machine; read-time on session 13's validat
        (85.4-86.7 % in session 12), for a fourth encoder pass (a third fewer prompts per second). It was
        first shipped at 0.25, and the held-out set then read 88.8 % (788/887) against 89.5 % (794/887)
        without: no gain there either. Three draws of the synonym averaged, at 0.25 / 0.35: 87.0 / 86.9 %.
+  emotional_threshold (infer.InferOptions) 0.3 / 0.4 / 0.6 / 0.7 on that trio: 86.5 % each (no clause's
+    P(emotional) lies between: the neutral misses are AU readings, not the flag)
+  epochs 10 instead of 8, seeds 0 / 1                                    85.4 % / 98.2 %, 85.5 % / 99.5 %; pair 87.0 % / 98.7 %
+    -> not taken: singles 85.4 / 85.9 % and the pair 86.7 % at 8 epochs, within the spread, for a
+       quarter more training time
 """
 
 from __future__ import annotations
