@@ -17,7 +17,10 @@ this process before training; nothing on disk changes except the head written to
 Prints one JSON line. About 11 minutes a member (TrainConfig.members, 3; '{"members": 1, "seed": S}' trains one)
 with one thread on 2026-12-06's AMD EPYC, two runs at once (bfloat16: TrainConfig.bf16; ~15-25 min in float32).
 `--heads A B C` scores heads it wrote before, averaged, without training; `--read` changes their read-time
-settings (model.Text2AUConfig), so read-time choices cost a minute, not a training run.
+settings (model.Text2AUConfig), so read-time choices cost a minute, not a training run. `--against D E`
+(with `--against-read`) scores other heads on the same items and prints the difference with a paired 95%
+bootstrap interval over the validation words and idioms (evaluate.entry_difference_interval); each run also
+prints its accuracy's interval. Both leave out the spread between training seeds, which is as large.
 
 Measured 2026-11-25 (148 validation words, 40 idioms; 916 category items, 1142 intensity pairs; one
 thread, ~15-25 min a run with three at once), validation accuracy / intensity order:
@@ -161,6 +164,10 @@ Measured 2026-12-06 (session 14; same machine; read-time on session 13's validat
   epochs 10 instead of 8, seeds 0 / 1                                    85.4 % / 98.2 %, 85.5 % / 99.5 %; pair 87.0 % / 98.7 %
     -> not taken: singles 85.4 / 85.9 % and the pair 86.7 % at 8 epochs, within the spread, for a
        quarter more training time
+  paired 95% intervals over the 188 validation entries (--against): one trio with and without the synonym
+    reading +0.4 points (-1.0 to +1.9); the 10-epoch pair against the 8-epoch pair +0.3 (-1.0 to +1.6);
+    the shipped settings' trio against session 12's -0.6 (-2.6 to +1.3). A trio's accuracy alone: 86.5 %
+    (81.6-90.9 %). Single changes of this project now move validation by less than these intervals.
 """
 
 from __future__ import annotations
@@ -227,13 +234,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--read", default="{}", help="read-time Text2AUConfig fields as JSON, e.g. "
                         "'{\"tags_reading_weight\": 0.35}' (with --heads)")
     parser.add_argument("--misses", action="store_true", help="print the missed items on stderr")
+    parser.add_argument("--against", nargs="+", default=None, metavar="FILE",
+                        help="also score these validation heads (with --against-read) and print the accuracy difference "
+                        "with its paired 95%% interval over the validation words and idioms")
+    parser.add_argument("--against-read", default="{}", help="read-time Text2AUConfig fields for --against, as JSON")
     args = parser.parse_args(argv)
     overrides = json.loads(args.config)
     n_words, n_idioms = use_validation_split()
 
     from emotalk_cli.text2au import corpus as C
     from emotalk_cli.text2au import train as T
-    from emotalk_cli.text2au.evaluate import category_accuracy, intensity_order
+    from emotalk_cli.text2au.evaluate import category_accuracy, entry_difference_interval, entry_interval, intensity_order
     from emotalk_cli.text2au.model import load_model, save_head
 
     unknown = set(overrides) - set(T.TrainConfig.__dataclass_fields__)
@@ -257,15 +268,31 @@ def main(argv: list[str] | None = None) -> int:
         out = args.out or f"build/text2au-val-{args.name}.safetensors"
         save_head(head, out, meta)
         model = load_model(out, lexicon_path=args.lexicon)
-    items = C.heldout_category_set()
-    accuracy, misses, *_ = category_accuracy(model, items)
+    entries = C.heldout_category_entries()
+    items = [(phrase, want) for phrase, want, _ in entries]
+    words = [entry for _, _, entry in entries]
+
+    def scored(model) -> tuple[float, list, list[bool]]:
+        accuracy, misses, *_ = category_accuracy(model, items)
+        missed = {text for text, _, _ in misses}
+        return accuracy, misses, [text not in missed for text, _ in items]
+
+    accuracy, misses, correct = scored(model)
+    low, high = entry_interval(correct, words)
     pairs = C.intensity_pairs()
     order, _ = intensity_order(model, pairs)
     if args.misses:
         for text, want, got in misses:
             print(f"miss: {model.reading([text])[0]!r}: {want} -> {got}", file=sys.stderr)
+    against = {}
+    if args.against:
+        other_accuracy, _, other_correct = scored(combined_model(args.against, json.loads(args.against_read), args.lexicon))
+        diff_low, diff_high = entry_difference_interval(other_correct, correct, words)
+        against = {"against": args.against, "against_read": json.loads(args.against_read),
+                   "against_accuracy": round(other_accuracy, 4), "difference": round(accuracy - other_accuracy, 4),
+                   "difference_interval_95": [round(diff_low, 4), round(diff_high, 4)]}
     print(json.dumps({"name": args.name, "config": overrides, "read": json.loads(args.read),
-                      "validation_accuracy": round(accuracy, 4),
+                      "validation_accuracy": round(accuracy, 4), "interval_95": [round(low, 4), round(high, 4)], **against,
                       "items": len(items), "validation_intensity_order": round(order, 4), "pairs": len(pairs),
                       "validation_words": n_words, "validation_idioms": n_idioms}), flush=True)
     return 0

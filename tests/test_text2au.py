@@ -421,3 +421,30 @@ def test_members_trained_in_worker_processes_match_members_trained_here():
         for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):
             assert torch.allclose(x, y, atol=1e-6), name
     assert not torch.allclose(here.members[0].out.weight, here.members[1].out.weight)  # two seeds, two heads
+
+
+def test_entry_interval_resamples_words_not_phrases():
+    """evaluate.entry_interval against a slow version with the same draws: each draw picks entries with
+    replacement and averages the items of the picked entries (an entry drawn twice counts twice)."""
+    from emotalk_cli.text2au.evaluate import entry_difference_interval, entry_interval
+
+    entries = ["glum"] * 6 + ["irate"] * 6 + ["over the moon"] + ["wary"] * 7
+    correct = [True] * 6 + [False, True, False, False, False, False] + [True] + [True] * 5 + [False, True]
+    low, high = entry_interval(correct, entries, draws=500, seed=3)
+
+    names = sorted(set(entries))
+    picks = torch.randint(len(names), (500, len(names)), generator=torch.Generator().manual_seed(3))
+    means = []
+    for draw in picks.tolist():
+        items = [c for k in draw for c, e in zip(correct, entries) if e == names[k]]
+        means.append(sum(items) / len(items))
+    expected = torch.quantile(torch.tensor(means, dtype=torch.float64), torch.tensor([0.025, 0.975], dtype=torch.float64))
+    assert (low, high) == pytest.approx(expected.tolist())
+    assert low < sum(correct) / len(correct) < high
+    assert entry_interval([True] * 4, ["a", "a", "b", "c"]) == (1.0, 1.0)
+    assert entry_difference_interval(correct, correct, entries) == (0.0, 0.0)  # a model against itself
+    better = [True] * len(correct)
+    diff_low, diff_high = entry_difference_interval(correct, better, entries)
+    assert 0.0 <= diff_low < diff_high
+    with pytest.raises(ValueError, match="same items"):
+        entry_difference_interval(correct, correct[:-1], entries)

@@ -306,17 +306,23 @@ CATEGORY_TEMPLATES = ("{x}", "feeling {x}", "she looks {x}", "very {x}", "a litt
 
 def heldout_category_set() -> list[tuple[str, str]]:
     """(phrase, expected category) for held-out words and idioms; contempt left out (see evaluate)."""
-    items: list[tuple[str, str]] = []
+    return [(phrase, category) for phrase, category, _ in heldout_category_entries()]
+
+
+def heldout_category_entries() -> list[tuple[str, str, str]]:
+    """heldout_category_set with the vocabulary entry each phrase comes from: (phrase, category, entry),
+    entry = the word's adjective or the idiom (the unit that evaluate.entry_interval resamples)."""
+    items: list[tuple[str, str, str]] = []
     for word in V.TEST_WORDS:
         if word.emotion == "contempt":
             continue
         for template in CATEGORY_TEMPLATES:
-            items.append((template.format(x=word.adjective), word.emotion))
+            items.append((template.format(x=word.adjective), word.emotion, word.adjective))
         if word.noun:
-            items.append((f"full of {word.noun}", word.emotion))
+            items.append((f"full of {word.noun}", word.emotion, word.adjective))
     for phrase, parts in V.TEST_IDIOMS:
         if parts[0][0] != "contempt":
-            items.append((phrase, parts[0][0]))
+            items.append((phrase, parts[0][0], phrase))
     return items
 
 
