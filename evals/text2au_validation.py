@@ -164,7 +164,7 @@ Measured 2026-12-06 (session 14; same machine; read-time on session 13's validat
   epochs 10 instead of 8, seeds 0 / 1                                    85.4 % / 98.2 %, 85.5 % / 99.5 %; pair 87.0 % / 98.7 %
     -> not taken: singles 85.4 / 85.9 % and the pair 86.7 % at 8 epochs, within the spread, for a
        quarter more training time
-  paired 95% intervals over the 188 validation entries (--against): one trio with and without the synonym
+  paired 95% intervals over the 177 validation words and idioms (--against): one trio with and without the synonym
     reading +0.4 points (-1.0 to +1.9); the 10-epoch pair against the 8-epoch pair +0.3 (-1.0 to +1.6);
     the shipped settings' trio against session 12's -0.6 (-2.6 to +1.3). A trio's accuracy alone: 86.5 %
     (81.6-90.9 %). Single changes of this project now move validation by less than these intervals.
