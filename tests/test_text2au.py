@@ -155,6 +155,25 @@ def test_cli_stdin_json_lines(tiny_weights):
     assert "line 2" in result.stderr and "empty prompt" in result.stderr
 
 
+def test_cli_stdin_bytes_that_are_not_utf8_are_replaced_with_a_warning(tiny_weights):
+    """A line with bytes that are not UTF-8 is answered like any other (U+FFFD in its place) with a warning;
+    the lines around it are untouched."""
+    result = run("text2au", "--weights", str(tiny_weights), input=b"happy\n\xff\xfe so sad\nfurious\n")
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["text"] for o in lines] == ["happy", "\ufffd\ufffd so sad", "furious"]
+    assert "line 2" in result.stderr and "not UTF-8" in result.stderr and "line 1" not in result.stderr
+
+
+def test_valid_unicode_replaces_what_is_not_utf8():
+    from emotalk_cli.text2au.infer import valid_unicode
+
+    assert valid_unicode("gently amused \u263a") == ("gently amused \u263a", False)
+    raw = "caf\xc3 happy".encode("latin-1").decode("utf-8", "surrogateescape")  # how argv holds such bytes
+    assert valid_unicode(raw) == ("caf\ufffd happy", True)
+    assert valid_unicode("odd \ud800 surrogate") == ("odd ? surrogate", True)
+
+
 @pytest.mark.parametrize(
     "args, code, message",
     [

@@ -81,6 +81,7 @@ def _stdin_lines(model, options, text_to_keyframes) -> None:
     """Read prompts line by line, answer each with one JSON line, a chunk of prompts per model call."""
     number = 0
     chunk: list[str] = []
+    sys.stdin.reconfigure(errors="surrogateescape")  # bytes that are not UTF-8: a warning for that line, not a crash
 
     def flush() -> None:
         nonlocal number

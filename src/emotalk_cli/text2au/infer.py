@@ -84,6 +84,21 @@ def split_clauses(text: str) -> list[str]:
     return clauses
 
 
+def valid_unicode(text: str) -> tuple[str, bool]:
+    """Text that encodes as UTF-8, and whether anything had to be replaced. Bytes that were not UTF-8
+    reach Python as lone surrogates (command-line arguments, and stdin read with surrogateescape);
+    they become U+FFFD, as a UTF-8 decoder with errors="replace" would have read them."""
+    try:
+        text.encode("utf-8")
+        return text, False
+    except UnicodeEncodeError:
+        pass
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace"), True
+    except UnicodeEncodeError:  # a surrogate no byte escaped into (from JSON's \ud800, say)
+        return text.encode("utf-8", "replace").decode("utf-8"), True
+
+
 def keyframe_times(count: int, duration: float | None) -> Tensor:
     """Clause i of `count` at i * duration / count; duration None = 1 s per clause."""
     span = float(count) if duration is None else float(duration)
@@ -98,6 +113,9 @@ def text_to_keyframes(model: Text2AU, texts: list[str], options: InferOptions = 
     flat: list[tuple[int, int, str]] = []  # (prompt, clause, text)
     for p, text in enumerate(texts):
         warnings: list[str] = []
+        text, replaced = valid_unicode(text)
+        if replaced:
+            warnings.append("prompt has bytes that are not UTF-8: each was replaced by U+FFFD")
         if len(text) > options.max_chars:
             warnings.append(f"prompt longer than {options.max_chars} characters: only its start is used")
             text_used = text[: options.max_chars]
