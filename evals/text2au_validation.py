@@ -244,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from emotalk_cli.text2au import corpus as C
     from emotalk_cli.text2au import train as T
-    from emotalk_cli.text2au.evaluate import category_accuracy, entry_difference_interval, entry_interval, intensity_order
+    from emotalk_cli.text2au.evaluate import (category_accuracy, entry_difference_interval, entry_interval,
+                                              intensity_order, item_correct)
     from emotalk_cli.text2au.model import load_model, save_head
 
     unknown = set(overrides) - set(T.TrainConfig.__dataclass_fields__)
@@ -274,8 +275,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def scored(model) -> tuple[float, list, list[bool]]:
         accuracy, misses, *_ = category_accuracy(model, items)
-        missed = {text for text, _, _ in misses}
-        return accuracy, misses, [text not in missed for text, _ in items]
+        return accuracy, misses, item_correct(items, misses)
 
     accuracy, misses, correct = scored(model)
     low, high = entry_interval(correct, words)

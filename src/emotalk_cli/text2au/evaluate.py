@@ -69,14 +69,19 @@ def category_accuracy(model, items: list[tuple[str, str]]) -> tuple[float, list[
     return 1 - len(wrong) / max(len(items), 1), wrong, per_right, per_total
 
 
+def item_correct(items: list[tuple[str, str]], wrong: list[tuple[str, str, str]]) -> list[bool]:
+    """Per item of `items`, whether category_accuracy got it right (its `wrong` list; phrases are unique)."""
+    missed = {text for text, _, _ in wrong}
+    return [text not in missed for text, _ in items]
+
+
 def entry_interval(correct: list[bool], entries: list[str], draws: int = 2000, seed: int = 0,
                    level: float = 0.95) -> tuple[float, float]:
     """A bootstrap interval of category accuracy over the vocabulary entries the items come from.
 
     The items are not independent: a word's six phrases are mostly all right or all wrong, so the
     unit of sampling is the entry (word or idiom), drawn with replacement `draws` times, and the
-    interval holds the middle `level` of those accuracies. `correct` may also hold differences
-    (two models' 1/0 per item, subtracted) for a paired interval (entry_difference_interval)."""
+    interval holds the middle `level` of those accuracies."""
     return _entry_bootstrap([float(c) for c in correct], entries, draws, seed, level)
 
 
@@ -146,6 +151,11 @@ def behaviour(model) -> list[tuple[str, bool, str]]:
     return checks
 
 
+def speed_prompts(count: int = 2000) -> list[str]:
+    """Short prompts as users write them, for the speed figures: a modifier and a vocabulary word."""
+    return [f"{a} {w.adjective}" for w in V.WORDS for a in ("slightly", "very", "", "not", "then")][:count]
+
+
 def cold_start(weights: Path, runs: int = 3) -> list[float]:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     times = []
@@ -195,8 +205,7 @@ def main(argv: list[str] | None = None) -> None:
     entries = C.heldout_category_entries()
     items = [(phrase, want) for phrase, want, _ in entries]
     acc, wrong, right, total = category_accuracy(model, items)
-    missed = {text for text, _, _ in wrong}
-    low, high = entry_interval([text not in missed for text, _ in items], [e for _, _, e in entries])
+    low, high = entry_interval(item_correct(items, wrong), [e for _, _, e in entries])
     print(f"\ncategory accuracy, held-out words and phrases: {acc:.2%} ({len(items) - len(wrong)}/{len(items)}; "
           f"goal >= 90%: {'PASS' if acc >= 0.90 else 'FAIL'})")
     print(f"  95% interval, the {len(set(e for _, _, e in entries))} held-out words and idioms resampled: "
@@ -222,7 +231,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  [{'ok' if ok else 'FAIL'}] {name}: {detail}")
 
     if not args.no_speed:
-        prompts = [f"{a} {w.adjective}" for w in V.WORDS for a in ("slightly", "very", "", "not", "then")][:2000]
+        prompts = speed_prompts(2000)
         text_to_keyframes(model, prompts[:64])
         t = time.perf_counter()
         text_to_keyframes(model, prompts, InferOptions(batch_size=64))

@@ -207,6 +207,7 @@ def train(cfg: TrainConfig, head_cfg: Text2AUConfig | None = None, lexicon_path=
     t0 = time.time()
     members = [replace(cfg, seed=cfg.seed + k) for k in range(head_cfg.members)]
     jobs = min(cfg.jobs, head_cfg.members)
+    heads, metas = [], []
     if jobs > 1:  # one process a member: a small head gains little from a second thread, a lot from a second process
         cores = os.cpu_count() or 1
         # the cores shared by the members of each round of `jobs`: a last round of one member gets them all
@@ -216,14 +217,12 @@ def train(cfg: TrainConfig, head_cfg: Text2AUConfig | None = None, lexicon_path=
         with ProcessPoolExecutor(jobs, mp_context=context) as pool:
             done = list(pool.map(_member_in_worker, [replace(m, threads=t) for m, t in zip(members, threads)],
                                  [head_cfg] * len(members), [lexicon_path] * len(members)))
-        heads, metas = [], []
         for state, meta in done:
             head = AUHead(head_cfg)
             head.load_state_dict(state)
             heads.append(head.eval())
             metas.append(meta)
     else:
-        heads, metas = [], []
         for k, member in enumerate(members):
             if head_cfg.members > 1:
                 log(f"member {k + 1}/{head_cfg.members} (seed {member.seed})")
