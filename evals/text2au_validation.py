@@ -206,21 +206,61 @@ def use_validation_split() -> tuple[int, int]:
     return len(val_words), len(val_idioms)
 
 
-def combined_model(paths: list[str], read: dict, lexicon_path=None):
-    """The heads in `paths` averaged (one HeadEnsemble) with read-time config fields `read` replaced."""
-    from emotalk_cli.text2au import encoder as enc
-    from emotalk_cli.text2au.lexicon import load_lexicon
-    from emotalk_cli.text2au.model import HeadEnsemble, Text2AU, load_head
+def load_heads(paths: list[str]) -> list:
+    """Every head in the files `paths` (an ensemble file gives its members), in order."""
+    from emotalk_cli.text2au.model import HeadEnsemble, load_head
 
     heads = []
     for path in paths:
         head, _ = load_head(path)
         heads.extend(head.members if isinstance(head, HeadEnsemble) else [head])
+    return heads
+
+
+def averaged_model(heads: list, read: dict, encoder, lexicon):
+    """`heads` averaged (one HeadEnsemble) with read-time config fields `read` replaced, reading through `encoder`."""
+    from emotalk_cli.text2au.model import HeadEnsemble, Text2AU
+
     config = replace(heads[0].config, members=len(heads), **read)
     for head in heads:
         head.config = config
-    head = heads[0] if len(heads) == 1 else HeadEnsemble(heads).eval()
-    return Text2AU(head, enc.load_encoder("cpu"), load_lexicon(lexicon_path)).eval()
+    head = heads[0] if len(heads) == 1 else HeadEnsemble(list(heads)).eval()
+    return Text2AU(head, encoder, lexicon).eval()
+
+
+def combined_model(paths: list[str], read: dict, lexicon_path=None):
+    """The heads in `paths` averaged (one HeadEnsemble) with read-time config fields `read` replaced."""
+    from emotalk_cli.text2au import encoder as enc
+    from emotalk_cli.text2au.lexicon import load_lexicon
+
+    return averaged_model(load_heads(paths), read, enc.load_encoder("cpu"), load_lexicon(lexicon_path))
+
+
+class MemoEncoder:
+    """The frozen encoder with its outputs kept by input (ids [B, L], mask [B, L], layers): scoring many
+    ensembles of the same heads on the same texts runs each batch through MiniLM once (--subsets)."""
+
+    def __init__(self, encoder) -> None:
+        self.encoder = encoder
+        self.kept: dict = {}
+
+    def __call__(self, ids, mask, layers):
+        key = (tuple(ids.shape), ids.numpy().tobytes(), mask.numpy().tobytes(), tuple(layers))
+        if key not in self.kept:
+            self.kept[key] = self.encoder(ids, mask, layers)
+        return self.kept[key]
+
+
+def subset_accuracies(heads: list, read: dict, lexicon, score) -> dict[int, list[float]]:
+    """Ensemble size k -> `score(model)` of the average of every k-subset of `heads` (1 <= k <= len(heads))."""
+    from itertools import combinations
+
+    from emotalk_cli.text2au import encoder as enc
+
+    encoder = MemoEncoder(enc.load_encoder("cpu"))
+    return {k: [score(averaged_model([heads[i] for i in chosen], read, encoder, lexicon))
+                for chosen in combinations(range(len(heads)), k)]
+            for k in range(1, len(heads) + 1)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -238,6 +278,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="also score these validation heads (with --against-read) and print the accuracy difference "
                         "with its paired 95%% interval over the validation words and idioms")
     parser.add_argument("--against-read", default="{}", help="read-time Text2AUConfig fields for --against, as JSON")
+    parser.add_argument("--subsets", action="store_true", help="with --heads: score the average of every subset of "
+                        "the heads and print, for each ensemble size, the mean, lowest and highest accuracy")
     args = parser.parse_args(argv)
     overrides = json.loads(args.config)
     n_words, n_idioms = use_validation_split()
@@ -255,6 +297,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.read != "{}" and not args.heads:
         print("error: --read changes the reading of saved heads; give them with --heads", file=sys.stderr)
         return 2
+    if args.subsets:
+        if not args.heads or len(load_heads(args.heads)) < 2:
+            print("error: --subsets needs two or more heads given with --heads", file=sys.stderr)
+            return 2
+        from emotalk_cli.text2au.lexicon import load_lexicon
+
+        items = C.heldout_category_set()
+        sizes = subset_accuracies(load_heads(args.heads), json.loads(args.read), load_lexicon(args.lexicon),
+                                  lambda model: category_accuracy(model, items)[0])
+        for k, accuracies in sizes.items():
+            print(json.dumps({"name": args.name, "heads": k, "subsets": len(accuracies),
+                              "mean_accuracy": round(sum(accuracies) / len(accuracies), 4),
+                              "lowest": round(min(accuracies), 4), "highest": round(max(accuracies), 4)}), flush=True)
+        return 0
     if args.heads:
         model = combined_model(args.heads, json.loads(args.read), args.lexicon)
     else:

@@ -115,3 +115,33 @@ def test_bfloat16_reading_agrees_with_float32(model):
         model.bf16 = fast
     assert float((quick - exact).abs().max()) < 0.02
     assert [category(a) for a in quick] == [category(a) for a in exact]
+
+
+def test_validation_subsets_score_as_each_ensemble_built_alone(model):
+    """evals/text2au_validation.py --subsets (encoder outputs kept between ensembles) scores every subset of
+    the shipped heads as that ensemble does when built on its own with a fresh encoder."""
+    import sys
+    from itertools import combinations
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "evals"))
+    import text2au_validation as tv
+
+    from emotalk_cli.text2au import encoder as enc
+    from emotalk_cli.text2au.evaluate import category_accuracy
+
+    items = [("seething", "anger"), ("a little forlorn", "sadness"), ("she looks aghast", "fear"), ("very calm", "neutral"),
+             ("feeling elated", "happiness"), ("full of revulsion", "disgust"), ("he seems flabbergasted", "surprise"),
+             ("pensive", "neutral"), ("down in the dumps", "sadness"), ("jittery", "fear")]
+    heads = tv.load_heads([str(DEFAULT_WEIGHTS)])[:3]
+    read = {"second_sense_weight": 0.25, "tags_reading_weight": 0.5}
+    fast = tv.subset_accuracies(heads, read, model.lexicon, lambda m: category_accuracy(m, items)[0])
+    assert sorted(fast) == [1, 2, 3] and [len(fast[k]) for k in (1, 2, 3)] == [3, 3, 1]
+    for k in (1, 2, 3):
+        slow = [category_accuracy(tv.averaged_model([heads[i] for i in chosen], read, enc.load_encoder("cpu"), model.lexicon),
+                                  items)[0]
+                for chosen in combinations(range(3), k)]
+        assert fast[k] == slow, (k, fast[k], slow)
+    # the heads differ: not every subset can score alike by construction
+    outputs = [tv.averaged_model([h], read, enc.load_encoder("cpu"), model.lexicon).forward_texts(["pensive"])[0] for h in heads]
+    assert not torch.equal(outputs[0], outputs[1])

@@ -101,9 +101,9 @@ def _adverb(rng: random.Random, p_none: float) -> tuple[str, float]:
     return name + " ", V.ADVERBS[name]
 
 
-def _word_phrase(rng: random.Random, word: Word, p_none: float = 0.4) -> tuple[str, float]:
-    """'slightly annoyed' with its intensity."""
-    adv, factor = _adverb(rng, p_none if word.intensity > 0 else 0.8)
+def _word_phrase(rng: random.Random, word: Word, p_none: float = 0.4, p_none_neutral: float = 0.8) -> tuple[str, float]:
+    """'slightly annoyed' with its intensity; a neutral word goes without an adverb with chance `p_none_neutral`."""
+    adv, factor = _adverb(rng, p_none if word.intensity > 0 else p_none_neutral)
     return adv + word.adjective, scale_intensity(word.intensity, factor)
 
 
@@ -126,8 +126,10 @@ def _example(text: str, parts: Components, emotional: float = 1.0) -> Example:
     return Example(" ".join(text.split()), label(parts), emotional)
 
 
-def build_corpus(seed: int = 0, words=None, idioms=None, per_word: int = 40, neutral_lines: int = 1500) -> list[Example]:
-    """The training corpus (held-out entries excluded), deduplicated by text, in a fixed order."""
+def build_corpus(seed: int = 0, words=None, idioms=None, per_word: int = 40, neutral_lines: int = 1500,
+                 neutral_plain: float = 0.8) -> list[Example]:
+    """The training corpus (held-out entries excluded), deduplicated by text, in a fixed order.
+    `neutral_plain`: the chance that a neutral word's phrase has no intensity adverb ("very calm" is still neutral)."""
     rng = random.Random(seed)
     words = list(V.TRAIN_WORDS if words is None else words)
     idioms = list(V.TRAIN_IDIOMS if idioms is None else idioms)
@@ -137,7 +139,7 @@ def build_corpus(seed: int = 0, words=None, idioms=None, per_word: int = 40, neu
 
     for word in words:  # single words with modifiers in carrier sentences
         for _ in range(per_word):
-            text, i = _word_phrase(rng, word)
+            text, i = _word_phrase(rng, word, p_none_neutral=neutral_plain)
             out.append(_example(rng.choice(ADJ_TEMPLATES).format(x=text), ((word.emotion, i, 1.0),)))
     for word in nouned:
         for _ in range(per_word // 3):
@@ -232,7 +234,7 @@ def _assert_no_leak(corpus: list[Example]) -> None:
         raise AssertionError(f"{len(leaks)} training phrases contain held-out forms, e.g. {leaks[:3]}")
 
 
-def training_corpus(seed: int = 0, per_word: int = 40) -> list[Example]:
+def training_corpus(seed: int = 0, per_word: int = 40, neutral_plain: float = 0.8) -> list[Example]:
     """Training corpus with held-out forms filtered out (idioms may contain held-out words). A training
     word or idiom that shares a stem with a held-out form (lexicon.mentions: "panicky" for "panicked",
     "cheerful" for "cheery", "sick at heart" for "sick") is left out too, so the held-out figures
@@ -244,7 +246,7 @@ def training_corpus(seed: int = 0, per_word: int = 40) -> list[Example]:
     banned = frozenset(forms)
     words = [w for w in V.TRAIN_WORDS if not (mentions(w.adjective, banned) or (w.noun and mentions(w.noun, banned)))]
     idioms = [i for i in V.TRAIN_IDIOMS if not mentions(i[0], banned)]
-    corpus = build_corpus(seed, words=words, idioms=idioms, per_word=per_word)
+    corpus = build_corpus(seed, words=words, idioms=idioms, per_word=per_word, neutral_plain=neutral_plain)
     corpus = [ex for ex in corpus if not any(_contains(ex.text, f) for f in forms)]
     _assert_no_leak(corpus)
     return corpus
