@@ -76,9 +76,9 @@ weights-lexicon: setup
 	$(VENV)/bin/pip install --quiet --no-deps vaderSentiment==3.3.2 empath==0.89
 	$(PY) scripts/build_lexicon.py --out weights/lexicon.safetensors --cache build/lexicon_senses.pt
 
-# The emotion controller: three heads (seeds 0-2) reading phrases with their glosses and affect tags, trained under bfloat16
-# where the CPU has it, two at a time in worker processes (train.py --jobs): 21.6 min with the lexicon on 2 idle cores of
-# an AMD EPYC with AVX512-BF16 (two heads side by side in 12 min, the third alone in 9; one after another it took 29.9 min).
+# The emotion controller: four heads (seeds 0-3) reading phrases with their glosses and affect tags, trained under bfloat16
+# where the CPU has it, two at a time in worker processes (train.py --jobs): 24.9 min with the lexicon on 2 idle cores of
+# an AMD EPYC with AVX512-BF16 (two rounds of two heads side by side, 12.3 min each; three heads took 21.6 min).
 weights-text2au: weights-lexicon
 	$(PY) -m emotalk_cli.text2au.train --out weights/text2au.safetensors
 

@@ -12,8 +12,9 @@ the held-out words): `members` heads trained with seeds s, s+1 are averaged (Hea
 clause with a word of two senses is read twice, the second time with that word's second WordNet
 sense, weighted `second_sense_weight` (0.25). On two pairs of validation heads, one head alone read
 79.5 / 78.5 % and 80.6 / 80.1 %; two averaged 80.9 % and 80.8 %; averaged and read twice 82.2 % and 81.7 %.
-The shipped file holds three heads (TrainConfig.members): on five validation heads of 2026-12-06, pairs
-read 85.0 % on average, trios 85.9 %, four and five 86.1 and 86.0 %. Since session 13 their training
+The shipped file holds four heads (TrainConfig.members, since session 15; three before): averaged over every
+subset of two sets of validation heads (evals/text2au_validation.py --subsets), one / two / three / four heads
+read 84.6 / 85.5 / 85.7 / 86.4 % and 84.9 / 85.6 / 86.2 / 86.4 % (five 86.4 %). Since session 13 their training
 also reads words through their synonyms' glosses (train.py, TrainConfig.p_synonym_gloss): a validation
 pair 86.1 -> 86.7 %, while its trio read 86.5 % against session 12's 86.7 % (within the spread).
 

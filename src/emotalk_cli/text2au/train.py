@@ -96,7 +96,7 @@ class TrainConfig:
     synonym_reading_weight: float = 0.0  # a reading through synonyms' glosses (model.Text2AUConfig); off: on the
     # validation split trios of seeds 0-2 / 1-3 read 86.5 / 85.7 % without, 86.9 / 86.4 % at 0.25 (0.15 / 0.35 / 0.5:
     # 86.6 / 86.0 / 84.9 %), within the spread, for a fourth encoder pass (a third fewer prompts per second);
-    # held out, the shipped heads read 89.5 % without and 88.8 % at 0.25
+    # held out, session 14's three heads read 89.5 % without and 88.8 % at 0.25
     bf16: bool = True  # encode and train under bfloat16 autocast where the CPU has native bf16 (AVX512-BF16/AMX; else
     # float32): about twice the speed on 2026-12-06's AMD EPYC; the states are stored in float16 anyway
     synonym_per_word: int = 0  # phrases per dictionary-found synonym of a training word (corpus.synonym_words);
