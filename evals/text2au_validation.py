@@ -318,13 +318,14 @@ def main(argv: list[str] | None = None) -> int:
         print("error: --read changes the reading of saved heads; give them with --heads", file=sys.stderr)
         return 2
     if args.subsets:
-        if not args.heads or len(load_heads(args.heads)) < 2:
+        heads = load_heads(args.heads or [])
+        if len(heads) < 2:
             print("error: --subsets needs two or more heads given with --heads", file=sys.stderr)
             return 2
         from emotalk_cli.text2au.lexicon import load_lexicon
 
         items = C.heldout_category_set()
-        sizes = subset_accuracies(load_heads(args.heads), json.loads(args.read), load_lexicon(args.lexicon),
+        sizes = subset_accuracies(heads, json.loads(args.read), load_lexicon(args.lexicon),
                                   lambda model: category_accuracy(model, items)[0])
         for k, accuracies in sizes.items():
             print(json.dumps({"name": args.name, "heads": k, "subsets": len(accuracies),

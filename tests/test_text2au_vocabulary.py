@@ -97,3 +97,27 @@ def test_negated_nouns_are_labelled_as_negations():
         else:
             assert float(e.au.max()) == 0.0, e.text
     assert checked > 50
+
+
+def test_neutral_plain_sets_how_often_a_neutral_word_takes_an_intensity_adverb():
+    """corpus._word_phrase / build_corpus(neutral_plain=p): a neutral word goes without an adverb with chance p and
+    keeps its zero label with one ("very calm" is a calm face); an emotional word's phrases are untouched."""
+    import random
+
+    from emotalk_cli.text2au import corpus as C
+    from emotalk_cli.text2au.vocabulary import Word
+
+    calm, angry, sad = Word("calm", None, "neutral", 0.0), Word("angry", None, "anger", 0.7), Word("sad", None, "sadness", 0.6)
+    always = [C._word_phrase(random.Random(k), calm, p_none_neutral=0.0) for k in range(50)]
+    never = [C._word_phrase(random.Random(k), calm, p_none_neutral=1.0) for k in range(50)]
+    assert all(text != "calm" and text.endswith(" calm") and i == 0.0 for text, i in always)
+    assert all(text == "calm" and i == 0.0 for text, i in never)
+    assert [C._word_phrase(random.Random(k), angry, p_none_neutral=0.0) for k in range(50)] == \
+        [C._word_phrase(random.Random(k), angry, p_none_neutral=1.0) for k in range(50)]
+
+    def adverbed_calm(p: float) -> int:  # phrases saying an intensity adverb right before "calm"
+        corpus = C.build_corpus(0, words=[calm, angry, sad], idioms=list(V.TRAIN_IDIOMS[:2]), per_word=60,
+                                neutral_lines=0, neutral_plain=p)
+        return sum(any(f"{a} calm" in e.text for a in V.ADVERBS) for e in corpus)
+
+    assert adverbed_calm(0.0) > adverbed_calm(1.0) + 30
