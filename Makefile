@@ -78,7 +78,8 @@ weights-lexicon: setup
 
 # The emotion controller: four heads (seeds 0-3) reading phrases with their glosses and affect tags, trained under bfloat16
 # where the CPU has it, two at a time in worker processes (train.py --jobs): 24.9 min with the lexicon on 2 idle cores of
-# an AMD EPYC with AVX512-BF16 (two rounds of two heads side by side, 12.3 min each; three heads took 21.6 min).
+# an AMD EPYC with AVX512-BF16 (two rounds of two heads side by side, 12.3 min each; three heads took 21.6 min); 28.4 min
+# in a clean checkout, whose lexicon build embeds its WordNet senses anew (build/ empty); the same tensors either way.
 weights-text2au: weights-lexicon
 	$(PY) -m emotalk_cli.text2au.train --out weights/text2au.safetensors
 
