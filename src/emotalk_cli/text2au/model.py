@@ -223,14 +223,12 @@ class Text2AU(nn.Module):
             blend(self.reading(texts, sense=1), self.config.second_sense_weight)
         if self.config.synonym_reading_weight > 0:  # read through a synonym's definition too, as training does
             blend(self.reading(texts, through_synonyms=True), self.config.synonym_reading_weight)
-        weight = self.config.tags_reading_weight
-        tagged = [i for i, t in enumerate(texts)
-                  if weight > 0 and self.config.tags and self.lexicon.names_emotion(t, self._skip)]
-        if tagged:  # a gloss can mislead ("despairing": desperate, hopeless -> fear); the tags (sad) have a say
-            au3, emotional3 = self._read_texts(self.reading([texts[i] for i in tagged], definitions=False),
-                                               self.config.gloss_tokens, batch_size)
-            au[tagged] = (1 - weight) * au[tagged] + weight * au3
-            emotional[tagged] = (1 - weight) * emotional[tagged] + weight * emotional3
+        if self.config.tags_reading_weight > 0 and self.config.tags:
+            # a gloss can mislead ("despairing": desperate, hopeless -> fear); the tags (sad) have a say, for the
+            # texts with a word whose tags name an emotion
+            tagged = [i for i, t in enumerate(texts) if self.lexicon.names_emotion(t, self._skip)]
+            alone = dict(zip(tagged, self.reading([texts[i] for i in tagged], definitions=False)))
+            blend([alone.get(i, first) for i, first in enumerate(readings)], self.config.tags_reading_weight)
         return au, emotional, cut
 
     def _read_texts(self, texts: list[str], max_tokens: int, batch_size: int) -> tuple[Tensor, Tensor]:
