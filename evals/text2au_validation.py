@@ -207,7 +207,7 @@ def is_validation(key: str) -> bool:
 
 def use_validation_split() -> tuple[int, int]:
     """Rebind the vocabulary's split to (training minus validation, validation); (words, idioms) held out."""
-    from emotalk_cli.text2au.lexicon import mentions
+    from emotalk_cli.text2au.forms import mentions
 
     real_test = set(V.held_out_tokens())
     words = [w for w in V.WORDS if w.adjective not in V.HELD_OUT]

@@ -163,7 +163,7 @@ def anchor_texts() -> dict[str, list[str]]:
     calm, emotionless end of the vocabulary (a hand-written list, checked the same way).
     """
     from emotalk_cli.text2au import vocabulary as V
-    from emotalk_cli.text2au.lexicon import mentions
+    from emotalk_cli.text2au.forms import mentions
 
     banned = frozenset(V.held_out_tokens())
     out: dict[str, list[str]] = {}

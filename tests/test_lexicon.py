@@ -11,6 +11,7 @@ from safetensors.torch import save_file
 
 from emotalk_cli.errors import ArtifactError
 from emotalk_cli.text2au import lexicon as L
+from emotalk_cli.text2au.forms import mentions
 from emotalk_cli.text2au import vocabulary as V
 
 ENTRIES = {
@@ -119,11 +120,11 @@ def test_banned_forms_never_reach_a_gloss(small):
     # 'pleasure' starts with the stem of 'pleased': deleted from the definition
     assert L.augment("happy", lex, banned=banned) == "happy (enjoying or showing or marked by joy or)"
     assert L.augment("down in the mouth", lex, banned=banned) == "down in the mouth (filled with melancholy and despondency; blue)"
-    assert L.mentions("so astounding", frozenset({"astounded"})) and not L.mentions("so amazing", frozenset({"astounded"}))
+    assert mentions("so astounding", frozenset({"astounded"})) and not mentions("so amazing", frozenset({"astounded"}))
     # a hyphen and a space are one: an extra "stomach-churning" must not train a held-out "stomach churning"
     held = frozenset({"stomach churning", "stomach-turning"})
-    assert L.mentions("stomach-churning", held) and L.mentions("a stomach turning smell", held)
-    assert not L.mentions("stomach", held) and not L.mentions("churning", held)
+    assert mentions("stomach-churning", held) and mentions("a stomach turning smell", held)
+    assert not mentions("stomach", held) and not mentions("churning", held)
 
 
 def test_pseudo_words_replace_the_word_and_keep_the_gloss(small):
@@ -189,7 +190,7 @@ def test_no_held_out_word_reaches_training_through_a_gloss():
     assert sum("(" in g for g in glossed) > len(texts) // 3
     for g in glossed:
         for gloss in L.GLOSS.findall(g):
-            assert not L.mentions(gloss, forms), g
+            assert not mentions(gloss, forms), g
     # the held-out words do have glosses at run time (the point of the lexicon)
     held = [w.adjective for w in V.TEST_WORDS]
     assert sum("(" in L.augment(h, lex) for h in held) > len(held) // 2
@@ -209,7 +210,7 @@ def test_glossed_training_corpus_has_no_held_out_form():
         assert len(glossed) == len(texts) and sum("(" in g for g in glossed) > len(texts) // 2
         for g in glossed:
             assert not any(C._contains(g, f) for f in forms), g
-            assert not any(L.mentions(gloss, forms) for gloss in L.GLOSS.findall(g)), g
+            assert not any(mentions(gloss, forms) for gloss in L.GLOSS.findall(g)), g
         if tags:  # some training phrases read their words' tags
             assert sum("; negative" in g or "(negative" in g for g in glossed) > len(texts) // 50
 
@@ -313,7 +314,7 @@ def test_sense_anchors_come_from_training_words_only():
     assert set(anchors) == {"happiness", "sadness", "anger", "fear", "surprise", "disgust", "contempt", "neutral"}
     forms = frozenset(V.held_out_tokens())
     for phrases in anchors.values():
-        assert phrases and not any(L.mentions(p, forms) for p in phrases)
+        assert phrases and not any(mentions(p, forms) for p in phrases)
 
 
 def test_affect_scores_rank_feelings_above_literal_senses():
@@ -365,7 +366,7 @@ def test_training_words_share_no_stem_with_held_out_forms():
     texts = [e.text for e in C.training_corpus(0, per_word=2)]
     joined = " " + " ".join(t.lower() for t in texts) + " "
     forms = frozenset(V.held_out_tokens())
-    relatives = [w.adjective for w in V.TRAIN_WORDS if L.mentions(w.adjective, forms)]
+    relatives = [w.adjective for w in V.TRAIN_WORDS if mentions(w.adjective, forms)]
     assert "panicky" in relatives and "cheerful" in relatives  # the filter has work to do
     for word in relatives:
         assert f" {word} " not in joined, word

@@ -159,7 +159,7 @@ def test_bad_shapes_are_refused(template):
 
 
 def test_gain_choice_follows_the_measured_response():
-    from emotalk_cli.rig.calibrate import GAINS, choose_gain
+    from emotalk_cli.fit.calibrate_rig import GAINS, choose_gain
 
     assert GAINS[0] == 1.0 and max(GAINS) <= 3.0  # never weakened, never torn apart
     assert choose_gain([0.6, 0.7, 0.8, 0.9, 0.9, 0.9]) == 1.0  # already reads as a full expression
@@ -175,7 +175,7 @@ def test_shipped_gains_are_recorded_and_applied(template):
     calibration = template.meta.get("gain_calibration", {})
     assert set(gains) <= set(facs.ARKIT_NAMES) and all(1.0 < g <= 3.0 for g in gains.values())
     if gains:  # every gain comes with the responses it was chosen from
-        from emotalk_cli.rig.calibrate import GROUPS, choose_gain
+        from emotalk_cli.fit.calibrate_rig import GROUPS, choose_gain
 
         for group, channels in GROUPS.items():
             chosen = choose_gain(calibration["rise"][group], calibration["gains_tried"])

@@ -58,7 +58,7 @@ def test_the_validation_split_leaves_training_and_never_touches_the_held_out_wor
     code = """
 import sys; sys.path.insert(0, 'evals')
 from emotalk_cli.text2au import vocabulary as V
-from emotalk_cli.text2au.lexicon import mentions
+from emotalk_cli.text2au.forms import mentions
 real = {w.adjective for w in V.TEST_WORDS}
 import text2au_validation as tv
 n_words, n_idioms = tv.use_validation_split()

@@ -236,10 +236,10 @@ def _assert_no_leak(corpus: list[Example]) -> None:
 
 def training_corpus(seed: int = 0, per_word: int = 40, neutral_plain: float = 0.8) -> list[Example]:
     """Training corpus with held-out forms filtered out (idioms may contain held-out words). A training
-    word or idiom that shares a stem with a held-out form (lexicon.mentions: "panicky" for "panicked",
+    word or idiom that shares a stem with a held-out form (forms.mentions: "panicky" for "panicked",
     "cheerful" for "cheery", "sick at heart" for "sick") is left out too, so the held-out figures
     measure words the head has not met in any form."""
-    from emotalk_cli.text2au.lexicon import mentions
+    from emotalk_cli.text2au.forms import mentions
 
     V.check_extra()
     forms = V.held_out_tokens()
@@ -256,9 +256,9 @@ def synonym_words(lexicon, words=None) -> list[Word]:
     """Training words found through the dictionary: the WordNet synonyms of each training word's
     glossed sense when it is an adjective ("blue" -> "dispirited"), each with the emotion and intensity of the word it came
     from. A synonym reached from words of two emotions, already in the vocabulary (WORDS, EXTRA_WORDS,
-    held out or not), or that mentions a held-out form or its stem (lexicon.mentions) is not used.
+    held out or not), or that mentions a held-out form or its stem (forms.mentions) is not used.
     Source: WordNet 3.0 (Princeton University) synsets, as stored in weights/lexicon.safetensors."""
-    from emotalk_cli.text2au.lexicon import mentions
+    from emotalk_cli.text2au.forms import mentions
 
     banned = frozenset(V.held_out_tokens())
     known = {w.adjective for w in (*V.WORDS, *V.EXTRA_WORDS)} | {p for p, _ in (*V.IDIOMS, *V.EXTRA_IDIOMS)}

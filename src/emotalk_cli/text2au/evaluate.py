@@ -36,7 +36,8 @@ from emotalk_cli.errors import EmotalkError
 from emotalk_cli.text2au import corpus as C
 from emotalk_cli.text2au import vocabulary as V
 from emotalk_cli.text2au.infer import InferOptions, text_to_keyframes
-from emotalk_cli.text2au.lexicon import DEFAULT_LEXICON, mentions
+from emotalk_cli.text2au.forms import mentions
+from emotalk_cli.text2au.lexicon import DEFAULT_LEXICON
 from emotalk_cli.text2au.model import DEFAULT_WEIGHTS, load_model
 
 EVAL_EMOTIONS = ("happiness", "sadness", "anger", "fear", "surprise", "disgust")

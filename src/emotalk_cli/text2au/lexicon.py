@@ -67,10 +67,12 @@ import torch
 
 from emotalk_cli.artifacts import atomic_output, read_safetensors
 from emotalk_cli.errors import ArtifactError
+from emotalk_cli.resources import weights_path
+from emotalk_cli.text2au.forms import WORD, mentions, mentions_phrase
 
 FORMAT = "emotalk.lexicon"
 VERSION = 1
-DEFAULT_LEXICON = Path(__file__).resolve().parents[3] / "weights" / "lexicon.safetensors"
+DEFAULT_LEXICON = weights_path("lexicon.safetensors")
 MADE_BY = "make weights-lexicon (python scripts/build_lexicon.py --out weights/lexicon.safetensors)"
 
 MAX_DEFINITION_WORDS = 14  # a gloss keeps the start of its definition
@@ -131,7 +133,7 @@ class Lexicon:
 
     def names_emotion(self, text: str, skip: frozenset[str] = frozenset()) -> bool:
         """Whether a word of `text` (outside `skip`) has an affect tag that names an emotion ("angry")."""
-        return any(tag in EMOTION_TAGS for word in _WORD.findall(text.lower()) if word not in skip and len(word) >= 3
+        return any(tag in EMOTION_TAGS for word in WORD.findall(text.lower()) if word not in skip and len(word) >= 3
                    for tag in self.word_tags(word))
 
     def lemma(self, word: str) -> str | None:
@@ -227,7 +229,7 @@ class Lexicon:
         definition, listed = senses[0][0], senses[0][1]
         words = definition.split()
         if banned:
-            if _mentions_phrase(definition, banned):
+            if mentions_phrase(definition, banned):
                 return None
             words = [w for w in words if not mentions(w, banned)]
             if len(words) < 2:
@@ -252,44 +254,7 @@ def spelling_key(word: str) -> str:
     return word.lower().replace("-", "").replace(" ", "").replace("our", "or").replace("is", "iz")
 
 
-_WORD = re.compile(r"[a-z]+(?:['-][a-z]+)*")
 GLOSS = re.compile(r"\(([^()]*)\)")  # the glosses augment() inserted: "(excessively mournful; sorrowful)"
-
-
-def mentions(text: str, banned: frozenset[str]) -> bool:
-    """Whether `text` mentions a banned form: a banned phrase, a banned word, or a word starting
-    with the stem of a banned word of 4+ letters ("sickening" for "sick", "astounding" for
-    "astounded", "pleasant" for "pleased"). Hyphens and spaces are one: "stomach-churning"
-    mentions "stomach churning" and "stomach turning" mentions "stomach-turning"."""
-    words = _WORD.findall(text.lower())
-    exact, prefixes = _banned_words(banned)
-    if any(w in exact or w.startswith(prefixes) for w in words):
-        return True
-    return _mentions_phrase(text, banned)
-
-
-def _mentions_phrase(text: str, banned: frozenset[str]) -> bool:
-    joined = " " + " ".join(_WORD.findall(text.lower().replace("-", " "))) + " "
-    return any(" " + b.replace("-", " ") + " " in joined for b in banned if " " in b or "-" in b)
-
-
-_SUFFIXES = ("ation", "ment", "ness", "ied", "ful", "ing", "ion", "ity", "ous", "ed", "er", "ly", "y", "e", "s")
-
-
-def _stem(word: str) -> str:
-    """'astounded' -> 'astound', 'pleased' -> 'pleas', 'satisfied' -> 'satisf': one suffix off,
-    at least 5 letters kept; words that start with the stem count as mentions of the form."""
-    for suffix in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 5:
-            return word[: -len(suffix)]
-    return word
-
-
-@lru_cache(maxsize=8)
-def _banned_words(banned: frozenset[str]) -> tuple[frozenset[str], tuple[str, ...]]:
-    single = frozenset(b for b in banned if " " not in b and "-" not in b)
-    hyphened = frozenset(b for b in banned if " " not in b and "-" in b)
-    return single | hyphened, tuple(sorted({_stem(b) for b in single if len(b) >= 4}))
 
 
 def skip_words() -> frozenset[str]:
@@ -304,7 +269,7 @@ def skip_words() -> frozenset[str]:
     words.update(phrase for phrase, _ in V.MIXED if " " not in phrase)
     for phrase in (*V.ADVERBS, *V.NOUN_MODIFIERS, *V.TIME_PREFIXES, *V.NOUN_TIME_PREFIXES, *V.TIME_SUFFIXES, *V.NEGATIONS,
                    *V.NOUN_NEGATIONS):
-        words.update(_WORD.findall(phrase.replace("{x}", "").replace("{n}", "")))
+        words.update(WORD.findall(phrase.replace("{x}", "").replace("{n}", "")))
     return frozenset(words)
 
 
@@ -405,7 +370,7 @@ def augment(text: str, lexicon: Lexicon, skip: frozenset[str] | None = None, ban
     """
     skip = skip_words() if skip is None else skip
     lowered = text.lower()
-    spans = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(lowered)]
+    spans = [(m.start(), m.end(), m.group()) for m in WORD.finditer(lowered)]
     pieces: list[str] = []
     last = 0
     k = 0

@@ -53,7 +53,8 @@ import torch.nn.functional as F
 from emotalk_cli.text2au import corpus as C
 from emotalk_cli.text2au import encoder as enc
 from emotalk_cli.text2au import vocabulary as V
-from emotalk_cli.text2au.lexicon import GLOSS, MAX_SYNONYMS, Lexicon, augment, load_lexicon, mentions, skip_words
+from emotalk_cli.text2au.forms import mentions
+from emotalk_cli.text2au.lexicon import GLOSS, MAX_SYNONYMS, Lexicon, augment, load_lexicon, skip_words
 from emotalk_cli.text2au.model import AUHead, HeadEnsemble, Text2AUConfig, save_head
 
 

@@ -421,7 +421,7 @@ NEUTRAL_LINES = (
 # Training-only vocabulary, added after the split was fixed: more words and idioms per category, so
 # the head meets more kinds of definitions. These never enter the held-out split (HELD_OUT is computed
 # from WORDS and IDIOMS above only, and is unchanged by them); `check_extra()` asserts that none of them
-# is, contains, or shares a stem with a held-out form (lexicon.mentions), and none repeats a WORDS entry.
+# is, contains, or shares a stem with a held-out form (forms.mentions), and none repeats a WORDS entry.
 _EXTRA_WORDS: dict[str, list[tuple[str, str, float]]] = {
     "happiness": [
         ("enlivened", "", 0.55), ("animated", "animation", 0.6), ("vibrant", "vibrancy", 0.6),
@@ -597,9 +597,9 @@ def held_out_tokens() -> set[str]:
 
 def check_extra() -> None:
     """The training-only extras never touch the held-out split: no extra word, noun or idiom is, contains,
-    or shares a stem with a held-out form (lexicon.mentions; hyphens and spaces alike), and none repeats
+    or shares a stem with a held-out form (forms.mentions; hyphens and spaces alike), and none repeats
     a WORDS / IDIOMS entry (spelt with or without hyphens or spaces)."""
-    from emotalk_cli.text2au.lexicon import mentions
+    from emotalk_cli.text2au.forms import mentions
 
     banned = frozenset(held_out_tokens())
     texts = [w.adjective for w in EXTRA_WORDS] + [w.noun for w in EXTRA_WORDS if w.noun] + [p for p, _ in EXTRA_IDIOMS]

@@ -1,6 +1,6 @@
 """Per-shape gains for the template's ARKit targets, calibrated against the tracker that reads them.
 
-    python -m emotalk_cli.rig.calibrate --template weights/head_template.safetensors \\
+    python -m emotalk_cli.fit.calibrate_rig --template weights/head_template.safetensors \\
         --avatar weights/default_avatar.safetensors          # part of `make weights-head`
 
 Why: an ARKit weight has no unit of its own; it means what the capture system means by it. The
@@ -156,13 +156,13 @@ def main() -> int:
     tensors["blendshapes"] = (raw * gain_vector[:, None, None]).to(torch.float16)
     meta["blendshape_gains"] = {n: g for n, g in gains.items() if g != 1.0}
     meta["gain_calibration"] = {
-        "method": "emotalk_cli.rig.calibrate: smallest gain whose MediaPipe read-out rise over neutral "
+        "method": "emotalk_cli.fit.calibrate_rig: smallest gain whose MediaPipe read-out rise over neutral "
                   f"(mean of yaw {list(YAWS)}, {SIZE} px) reaches {TARGET_RISE}, else the largest-response gain",
         "texture": str(args.avatar.name),
         "gains_tried": list(GAINS),
         "rise": rises,
     }
-    step = "python -m emotalk_cli.rig.calibrate"
+    step = "python -m emotalk_cli.fit.calibrate_rig"
     if step not in meta.get("command", ""):
         meta["command"] = f"{meta.get('command', 'python scripts/build_head_template.py')}; {step}"
     save_artifact(args.template, HEAD_TEMPLATE, tensors, meta, overwrite=True)
