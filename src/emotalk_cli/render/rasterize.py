@@ -6,11 +6,18 @@ eps2d=0.3, radius_clip=0, rasterize_mode="classic", camera_model="pinhole")` of 
 - "gsplat": gsplat's CUDA kernels (CUDA tensors only);
 - "cpu": our numba rasterizer (`cpu_fast.py`), differentiable, matches the reference to ~1e-5;
 - "reference": plain torch (`reference.py`), slow, differentiable by autograd: the yardstick;
-- "auto": "gsplat" for CUDA tensors, else "cpu".
+- "auto": "gsplat" for CUDA tensors where its kernels build (gsplat_backend.gsplat_status), else "cpu".
+
+Commands choose their backend up front with `resolve_backend`, so a machine where gsplat cannot
+compile gets one warning and CPU frames, never a compiler traceback.
 """
 
 from __future__ import annotations
 
+import warnings
+from typing import Callable
+
+import torch
 from torch import Tensor
 
 from emotalk_cli.errors import RenderError
@@ -21,6 +28,32 @@ BACKENDS = ("auto", "gsplat", "cpu", "reference")
 
 class RasterizeInputError(RenderError, ValueError):
     """Bad arguments to `rasterize` (a ValueError for library callers, a RenderError for the CLI)."""
+
+
+def resolve_backend(backend: str, device: torch.device | str,
+                    note: Callable[[str], None] | None = None) -> tuple[str, str | None]:
+    """The backend frames rendered on `device` will use, and a warning when gsplat's fast path is lost.
+
+    auto: gsplat on a CUDA device when its kernels load or build (`note` hears of a first build), else
+    "cpu" with a warning that says why and how to get the fast path; cpu and reference as asked.
+    gsplat asked for explicitly where it cannot run raises RenderError with the fix."""
+    if backend not in BACKENDS:
+        raise RasterizeInputError(f"unknown backend {backend!r}: use one of {', '.join(BACKENDS)}")
+    if backend in ("cpu", "reference"):
+        return backend, None
+    if torch.device(device).type != "cuda":
+        if backend == "gsplat":
+            raise RenderError("--backend gsplat needs a CUDA GPU (--device cuda): use --backend cpu, or auto")
+        return "cpu", None
+    from emotalk_cli.render.gsplat_backend import gsplat_status
+
+    status = gsplat_status(note)
+    if status.usable:
+        return "gsplat", None
+    if backend == "gsplat":
+        raise RenderError(f"--backend gsplat: {status.reason}; to use it, {status.fix}; or pass --backend cpu")
+    return "cpu", (f"{status.reason}, so frames come from the CPU rasterizer (slower); "
+                   f"for gsplat's fast path, {status.fix}")
 
 
 def _check_shape(name: str, t: Tensor, expected: tuple[int | None, ...], hint: str) -> None:
@@ -85,7 +118,9 @@ def rasterize(
     """
     _validate(means, quats, scales, opacities, colors, viewmats, Ks, width, height, sh_degree, background, backend)
     if backend == "auto":
-        backend = "gsplat" if means.is_cuda else "cpu"
+        backend, warning = resolve_backend("auto", means.device)
+        if warning:
+            warnings.warn(warning, RuntimeWarning, stacklevel=2)
     args = (means, quats, scales, opacities, colors, viewmats, Ks, width, height)
 
     if backend == "gsplat":
@@ -108,4 +143,4 @@ def rasterize(
     return rgb.to(device), alpha.to(device)
 
 
-__all__ = ["BACKENDS", "RasterizeInputError", "rasterize"]
+__all__ = ["BACKENDS", "RasterizeInputError", "rasterize", "resolve_backend"]
