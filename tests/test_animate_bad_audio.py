@@ -150,7 +150,7 @@ def _unusable(folder, case):
 
 UNUSABLE = {  # case -> words the one-line error must contain
     "too_short": "at least 0.2 s", "too_short_96k": "at least 0.2 s", "random_bytes": "not a readable audio file",
-    "empty_file": "not a readable audio file", "header_only": "empty", "png": "not a readable audio file",
+    "empty_file": "not a readable audio file", "header_only": "empty", "png": "no audio stream",  # ffmpeg reads it: a picture
     "folder": "no such audio file",
 }
 

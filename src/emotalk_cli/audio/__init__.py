@@ -1,1 +1,1 @@
-"""Audio: reading any soundfile-readable file, checking it, and features for the motion model."""
+"""Audio: reading any file the shipped ffmpeg decodes (soundfile first), checking it, and features for the motion model."""

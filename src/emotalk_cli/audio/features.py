@@ -1,14 +1,16 @@
-"""Audio for the motion model: any soundfile-readable file -> 16 kHz mono -> log-mel per video frame.
+"""Audio for the motion model: any audio file (audio.io: soundfile or ffmpeg) -> 16 kHz mono -> log-mel per video frame.
 
     wave = load_audio("a.wav")                       # [N] float32 at 16 kHz, finite, in [-1, 1]
     feats = audio_features(wave, num_frames=T)       # [T, 160]: 4 log-mel frames x 40 bands per video frame
-    feats = file_features("a.wav", num_frames=T)     # the same, streamed from the file
+    feats = file_features("a.m4a", num_frames=T)     # the same, streamed from the file (or an AudioInfo)
 
 Frame k of the video shows time k / fps (25 fps: every 40 ms). Mel frames are 10 ms apart
 (hop 160 at 16 kHz) and centred on their times, so video frame k owns the 4 mel frames at
 k*40 - 20, -10, 0, +10 ms. Features are normalised per recording to its loud frames, so gain
 does not matter, and floored at an absolute level, so silence reads as silence (not as speech
-turned up). NaN/inf samples become 0, samples are clipped to [-1, 1], channels are averaged.
+turned up). NaN/inf samples become 0 (silence; an AudioReport counts them, so a command can warn
+once), samples are clipped to [-1, 1], channels are averaged (ffmpeg sources arrive mono: ffmpeg's
+downmix, which for stereo is (L + R) / sqrt(2), not the mean: a gain, which the normalisation removes).
 
 Everything streams: `iter_audio` reads and resamples in blocks (blocks overlap by a margin wider
 than the resampling kernel and are trimmed, so the result equals resampling the whole file at once,
@@ -26,12 +28,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
-import soundfile
 import torch
 import torchaudio.functional as AF
 from torch import Tensor
 
-from emotalk_cli.audio.io import MIN_SECONDS, audio_info
+from emotalk_cli.audio.io import MIN_SECONDS, AudioInfo, AudioReport, audio_info, sound_blocks
 from emotalk_cli.errors import EmotalkError
 
 
@@ -71,14 +72,23 @@ def frame_count(seconds: float, fps: float) -> int:
 # Loading
 
 
-def _sanitise(block: np.ndarray) -> np.ndarray:
-    """[n, channels] any float -> [n] mono float32, finite, in [-1, 1]."""
-    block = np.nan_to_num(block.astype(np.float32, copy=False), nan=0.0, posinf=1.0, neginf=-1.0)
+def _sanitise(block: np.ndarray, report: AudioReport | None = None) -> np.ndarray:
+    """[n, channels] any float -> [n] mono float32, finite, in [-1, 1]; NaN/inf samples become 0
+    (silence) and are counted in `report`."""
+    block = block.astype(np.float32, copy=False)
+    if report is not None:
+        report.samples += block.size
+    finite = np.isfinite(block)
+    if not finite.all():
+        if report is not None:
+            report.nonfinite += int(block.size - np.count_nonzero(finite))
+        block = np.where(finite, block, np.float32(0.0))
     return np.clip(block.mean(axis=1), -1.0, 1.0)
 
 
 def load_audio(path: str | os.PathLike, sample_rate: int = 16_000, block_seconds: float = 20.0) -> Tensor:
-    """Read an audio file (wav/flac/ogg/..., any rate, any channels) -> mono [N] float32 at `sample_rate`.
+    """Read an audio file (wav/flac/ogg, m4a/mp3/opus/webm, a video's sound, ...; any rate, any channels)
+    -> mono [N] float32 at `sample_rate`.
 
     Raises EmotalkError (one line with a fix) for a missing, unreadable, empty or too short file."""
     info = checked_audio_info(path)
@@ -88,11 +98,12 @@ def load_audio(path: str | os.PathLike, sample_rate: int = 16_000, block_seconds
     return out.result()
 
 
-def checked_audio_info(path: str | os.PathLike):
-    """audio_info, refusing clips shorter than MIN_SECONDS (EmotalkError, one line with a fix)."""
-    info = audio_info(path)
+def checked_audio_info(source: str | os.PathLike | AudioInfo) -> AudioInfo:
+    """audio_info (or an AudioInfo already opened), refusing clips shorter than MIN_SECONDS
+    (EmotalkError, one line with a fix)."""
+    info = source if isinstance(source, AudioInfo) else audio_info(source)
     if info.seconds < MIN_SECONDS:
-        raise EmotalkError(f"{info.path}: the audio lasts {info.seconds:.3f} s; give a recording at least {MIN_SECONDS} s long")
+        raise EmotalkError(f"{info.label}: the audio lasts {info.seconds:.3f} s; give a recording at least {MIN_SECONDS} s long")
     return info
 
 
@@ -101,22 +112,20 @@ def resampled_length(frames: int, orig: int, new: int) -> int:
     return frames if orig == new else math.ceil(frames * new / orig)
 
 
-def iter_audio(info, sample_rate: int = 16_000, block_seconds: float = 20.0) -> Iterator[Tensor]:
+def iter_audio(info: AudioInfo, sample_rate: int = 16_000, block_seconds: float = 20.0,
+               report: AudioReport | None = None) -> Iterator[Tensor]:
     """load_audio's samples as a stream of mono float32 blocks [n] at `sample_rate` (finite, in [-1, 1]):
-    concatenated they are load_audio's result, but only one block is held at a time.
-    info: audio.io.AudioInfo (checked_audio_info)."""
+    concatenated they are load_audio's result, but only one block is held at a time (an ffmpeg source
+    is decoded on a pipe as it is read). info: audio.io.AudioInfo (checked_audio_info); `report`
+    counts the samples that were NaN or infinite."""
     g = math.gcd(info.sample_rate, sample_rate)
     step_in, step_out = info.sample_rate // g, sample_rate // g  # phase period of the resampler
     block = step_in * max(1, round(block_seconds * info.sample_rate / step_in))
-    try:
-        reader = soundfile.blocks(str(info.path), blocksize=block, dtype="float32", always_2d=True)
-        if step_in == step_out:
-            for b in reader:
-                yield torch.from_numpy(_sanitise(b))
-        else:
-            yield from _resample_stream((_sanitise(b) for b in reader), info.sample_rate, sample_rate)
-    except (soundfile.LibsndfileError, RuntimeError) as err:
-        raise EmotalkError(f"{info.path}: cannot decode the audio ({err}); convert it to wav, flac or ogg") from None
+    reader = (_sanitise(b, report) for b in sound_blocks(info, block))
+    if step_in == step_out:
+        yield from (torch.from_numpy(b) for b in reader)
+    else:
+        yield from _resample_stream(reader, info.sample_rate, sample_rate)
 
 
 class _Filler:
@@ -218,14 +227,16 @@ def audio_features(wave: Tensor, num_frames: int | None = None, config: FeatureC
     return stream_features([wave], num_frames, config)
 
 
-def file_features(path: str | os.PathLike, num_frames: int | None = None, config: FeatureConfig = FeatureConfig(),
-                  block_seconds: float = 20.0) -> Tensor:
-    """audio_features(load_audio(path), num_frames) without ever holding the whole wave: features [T, dim]
-    from the file read, resampled and analysed block by block (memory: the features and one block)."""
-    info = checked_audio_info(path)
+def file_features(source: str | os.PathLike | AudioInfo, num_frames: int | None = None,
+                  config: FeatureConfig = FeatureConfig(), block_seconds: float = 20.0,
+                  report: AudioReport | None = None) -> Tensor:
+    """audio_features(load_audio(source), num_frames) without ever holding the whole wave: features [T, dim]
+    from the file (a path, or an AudioInfo from audio.io.opened_audio) read, resampled and analysed
+    block by block (memory: the features and one block). `report` counts NaN/inf samples."""
+    info = checked_audio_info(source)
     if num_frames is None:
         num_frames = frame_count(info.seconds, config.fps)
-    return stream_features(iter_audio(info, config.sample_rate, block_seconds), num_frames, config)
+    return stream_features(iter_audio(info, config.sample_rate, block_seconds, report), num_frames, config)
 
 
 def stream_features(blocks: Iterable[Tensor], num_frames: int, config: FeatureConfig = FeatureConfig(),

@@ -14,6 +14,10 @@ Examples:
 
   emotalk render --motion motion.safetensors --audio a.wav -o out.mp4     (render a saved motion later)
 
+  emotalk animate --audio talk.m4a -o talk.mp4      (m4a, mp3, opus, webm, or the sound of a video file)
+
+  cat a.wav | emotalk animate --audio - -o - | ffmpeg -i - -c copy out.mkv    (stdin in, fragmented mp4 out)
+
 The emotion comes from --emotion (free text through text2au, spread over the audio), --au (a constant
 expression) or --au-track (an emotalk.au_track file from `emotalk text2au -o`; '-' reads stdin; a
 track made with text2au's default 1 s per clause is spread over the audio); none gives a neutral
@@ -26,6 +30,13 @@ starts and ends on a calm face: head, eyes and brows at rest, the emotion faded 
 mouth at rest unless the audio itself starts or ends mid-word (then the lips follow it from the first
 frame; --silence-pad 0 holds them shut there instead). --csv writes the motion as ARKit blendshapes in the Live Link Face
 CSV layout (Unreal, Blender, Maya importers).
+
+--audio reads wav, flac and ogg directly and anything else the shipped ffmpeg decodes (m4a/aac, mp3,
+opus/webm, the sound of mp4/mov/mkv videos), streamed, so an hour of audio takes no more memory than
+a minute; '-' reads the audio from stdin. '-' as -o, --motion-out or --csv writes that output to
+stdout (one of them at most): the video as fragmented mp4, which ffmpeg and players read from a
+pipe; progress and messages stay on stderr. Samples that are NaN or infinite are read as silence,
+with one warning.
 """
 
 from __future__ import annotations
@@ -38,7 +49,8 @@ from typing import Optional
 
 import typer
 
-from emotalk_cli.cli.common import fail, parse_assignments, progress, refuse_existing, reported_errors, stderr, warn
+from emotalk_cli.cli.common import (check_stdout_outputs, fail, parse_assignments, progress, refuse_existing,
+                                    reported_errors, stderr, warn)
 from emotalk_cli.errors import EmotalkError
 
 MAX_STEPS = 25  # the sampler's ceiling (motion.generate.MAX_STEPS)
@@ -49,11 +61,11 @@ MAX_SILENCE_PAD = 25
 
 
 def animate(
-    audio: Path = typer.Option(..., "--audio", help="Speech audio: wav, flac or ogg; any sample rate, mono or stereo."),
+    audio: Path = typer.Option(..., "--audio", help="Speech audio: wav, flac, ogg, m4a, mp3, opus, webm, or a video file's sound (mp4, mov, mkv); any sample rate and channels; '-' reads it from stdin."),
     emotion: Optional[str] = typer.Option(None, "--emotion", "-e", help="Emotion as free text, e.g. 'gently amused' (through text2au)."),
     au: Optional[str] = typer.Option(None, "--au", help="Emotion as action units, e.g. AU12=0.6,AU6=0.4 (intensities 0..1)."),
     au_track: Optional[str] = typer.Option(None, "--au-track", help="AU track file (emotalk text2au -o); '-' reads it from stdin."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Video to write [default: the audio's name with .mp4]."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Video to write [default: the audio's name with .mp4]; '-' streams it to stdout as fragmented mp4."),
     avatar: Optional[Path] = typer.Option(None, "--avatar", "-a", help="Avatar (.safetensors) [default: weights/default_avatar.safetensors]."),
     weights: Optional[Path] = typer.Option(None, "--weights", help="Motion model [default: weights/motion.safetensors]."),
     strength: float = typer.Option(1.0, "--strength", help="How strongly the emotion shows (classifier-free guidance scale, 0..5)."),
@@ -64,8 +76,8 @@ def animate(
     silence_pad: int = typer.Option(SILENCE_PAD, "--silence-pad", help=f"Frames of silence the model hears before and after the audio (0..{MAX_SILENCE_PAD}), so audio that starts mid-word opens the mouth on frame 0; 0 holds the mouth at rest on the first and last frames."),
     head_motion: float = typer.Option(1.0, "--head-motion", help="Scale of head motion (0 keeps the head still)."),
     blinks: bool = typer.Option(True, "--blinks/--no-blinks", help="Natural blinks."),
-    motion_out: Optional[Path] = typer.Option(None, "--motion-out", help="Also write the motion (emotalk.motion .safetensors)."),
-    csv: Optional[Path] = typer.Option(None, "--csv", help="Also write the motion as Live Link Face ARKit CSV."),
+    motion_out: Optional[Path] = typer.Option(None, "--motion-out", help="Also write the motion (emotalk.motion .safetensors); '-' writes it to stdout."),
+    csv: Optional[Path] = typer.Option(None, "--csv", help="Also write the motion as Live Link Face ARKit CSV; '-' writes it to stdout."),
     motion_only: bool = typer.Option(False, "--motion-only", help="Stop after the motion (write --motion-out / --csv, no video)."),
     size: int = typer.Option(512, "--size", help="Square frame size in pixels (even)."),
     backend: str = typer.Option("auto", "--backend", help="Rasterizer: auto (gsplat on CUDA, else cpu), gsplat, cpu, reference."),
@@ -92,6 +104,14 @@ def animate(
         raise fail("--motion-only writes no video: add --motion-out motion.safetensors and/or --csv motion.csv", code=2)
     if motion_only and output is not None:
         raise fail("--motion-only writes no video: drop -o, or drop --motion-only", code=2)
+    if str(audio) == "-" and au_track == "-":
+        raise fail("--audio - and --au-track - both read stdin: give one of them as a file", code=2)
+    if str(audio) == "-" and output is None and not motion_only:
+        raise fail("--audio - has no file name to name the video after: give -o out.mp4 (or -o - for stdout)", code=2)
+    try:
+        check_stdout_outputs({"-o": output, "--motion-out": motion_out, "--csv": csv}, binary=("-o", "--motion-out"))
+    except EmotalkError as err:
+        raise fail(str(err), code=2) from None
     with reported_errors():
         _animate(audio, emotion, au, au_track, output, avatar, weights, strength, lip_strength, seed, steps, lip_samples,
                  silence_pad, head_motion, blinks, motion_out, csv, motion_only, size, backend, device, force, quiet)
@@ -99,32 +119,47 @@ def animate(
 
 def _animate(audio, emotion, au, au_track, output, avatar, weights, strength, lip_strength, seed, steps, lip_samples,
              silence_pad, head_motion, blinks, motion_out, csv, motion_only, size, backend, device, force, quiet) -> None:
-    import torch
-
-    from emotalk_cli import artifacts, facs
-    from emotalk_cli.audio.features import file_features, frame_count
-    from emotalk_cli.audio.io import audio_info
+    from emotalk_cli.audio.features import checked_audio_info
+    from emotalk_cli.audio.io import opened_audio
     from emotalk_cli.device import resolve_device
-    from emotalk_cli.motion.denoiser import load_model
-    from emotalk_cli.motion.generate import (GenerateOptions, chunk_spans, default_lip_strength, feature_config,
-                                             generate_motion_from_features)
-    from emotalk_cli.motion.livelink import write_livelink_csv
-    from emotalk_cli.render.video import VIDEO_SUFFIXES, check_frame_size
+    from emotalk_cli.render.video import VIDEO_SUFFIXES, check_frame_size, is_stdout
 
     started = time.perf_counter()
     if not motion_only:
         output = output or audio.with_suffix(".mp4")
-        if output.suffix.lower() not in VIDEO_SUFFIXES:
+        if not is_stdout(output) and output.suffix.lower() not in VIDEO_SUFFIXES:
             raise EmotalkError(f"-o {output}: end it in .mp4 (video); for motion alone use --motion-only --motion-out")
         check_frame_size(size, size)
     refuse_existing(None if motion_only else output, motion_out, csv, force=force)
     torch_device = resolve_device(device)
-    sound = audio_info(audio)
+    with opened_audio(audio) as sound:  # '-': stdin spooled to a temporary file, kept until the video is written
+        _animate_sound(checked_audio_info(sound), audio, emotion, au, au_track, output, avatar, weights, strength,
+                       lip_strength, seed, steps, lip_samples, silence_pad, head_motion, blinks, motion_out, csv,
+                       motion_only, size, backend, torch_device, force, quiet, started)
+
+
+def _animate_sound(sound, audio, emotion, au, au_track, output, avatar, weights, strength, lip_strength, seed, steps,
+                   lip_samples, silence_pad, head_motion, blinks, motion_out, csv, motion_only, size, backend,
+                   torch_device, force, quiet, started) -> None:
+    """From the opened audio on: features, motion, outputs. Outputs to stdout go last, so a failure
+    before them leaves stdout empty."""
+    from emotalk_cli import artifacts, facs
+    from emotalk_cli.audio.features import file_features, frame_count
+    from emotalk_cli.audio.io import AudioReport
+    from emotalk_cli.motion.denoiser import load_model
+    from emotalk_cli.motion.generate import (GenerateOptions, chunk_spans, default_lip_strength, feature_config,
+                                             generate_motion_from_features)
+    from emotalk_cli.motion.livelink import write_livelink_csv
+    from emotalk_cli.render.video import is_stdout
+
     model = load_model(weights, "cpu")
     fps = model.config.fps
     seconds = sound.seconds
     num_frames = frame_count(seconds, fps)
-    features = file_features(audio, num_frames, feature_config(model))  # streamed: the wave is never held whole
+    report = AudioReport()
+    features = file_features(sound, num_frames, feature_config(model), report=report)  # streamed: never held whole
+    if (message := report.warning(f"--audio {sound.label}")) is not None:
+        warn(message)  # once, however many blocks had NaN or inf
     prompt = _prompt(emotion, au, au_track, seconds, num_frames, fps)
 
     if lip_strength is None:
@@ -139,18 +174,21 @@ def _animate(audio, emotion, au, au_track, output, avatar, weights, strength, li
                                                callback=lambda info: bar.advance(task))
     sample_seconds = time.perf_counter() - sample_started
 
-    meta = {"command": "animate", "audio": audio.name, "fps": fps, "arkit_names": list(facs.ARKIT_NAMES),
+    meta = {"command": "animate", "audio": "stdin" if str(audio) == "-" else audio.name, "fps": fps, "arkit_names": list(facs.ARKIT_NAMES),
             "emotion": emotion, "au": au, "au_track": au_track, "strength": strength, "lip_strength": lip_strength, "seed": seed, "steps": steps, "lip_samples": lip_samples,
             "silence_pad": silence_pad, "head_motion": head_motion, "blinks": blinks,
             "weights": Path(weights).name if weights else "motion.safetensors"}
-    if motion_out is not None:
+    if motion_out is not None and not is_stdout(motion_out):
         artifacts.save_artifact(motion_out, artifacts.MOTION, motion, meta, overwrite=force)
-    if csv is not None:
+    if csv is not None and not is_stdout(csv):
         write_livelink_csv(csv, motion, fps, overwrite=force)
     if not motion_only:
         _render(motion, avatar, output, sound, size, fps, backend, torch_device, force, quiet)
+    if is_stdout(motion_out) or is_stdout(csv):
+        _write_stdout(motion, meta, fps, csv=is_stdout(csv))
     if not quiet:
-        written = ", ".join(str(p) for p in (None if motion_only else output, motion_out, csv) if p is not None)
+        written = ", ".join("stdout" if is_stdout(p) else str(p)
+                            for p in (None if motion_only else output, motion_out, csv) if p is not None)
         stderr.print(f"wrote {written} ({num_frames} frames at {fps:g} fps for {seconds:.2f} s of audio; motion sampled "
                      f"in {sample_seconds:.2f} s, total {time.perf_counter() - started:.1f} s)", markup=False, soft_wrap=True)
 
@@ -200,6 +238,21 @@ def _load_track(source: str):
         path.write_bytes(data)
         track = artifacts.load_artifact(path, artifacts.AU_TRACK)
     return track
+
+
+def _write_stdout(motion, meta: dict, fps: float, csv: bool) -> None:
+    """The motion (emotalk.motion safetensors bytes) or its Live Link Face CSV, complete, to stdout."""
+    from emotalk_cli import artifacts
+    from emotalk_cli.motion.livelink import write_livelink_csv
+    from emotalk_cli.render.video import write_stream
+
+    with tempfile.TemporaryDirectory(prefix="emotalk-out-") as folder:
+        path = Path(folder) / ("motion.csv" if csv else "motion.safetensors")
+        if csv:
+            write_livelink_csv(path, motion, fps)
+        else:
+            artifacts.save_artifact(path, artifacts.MOTION, motion, meta)
+        write_stream(path.read_bytes())
 
 
 def _render(motion, avatar_path, output, sound, size, fps, backend, device, force, quiet) -> None:

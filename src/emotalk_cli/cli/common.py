@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from typing import Iterator
+from typing import Callable, Iterator
 
 import typer
 from rich.console import Console
@@ -16,14 +16,28 @@ stderr = Console(stderr=True, highlight=False)
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    """Print `emotalk: error: message` on stderr as one line and return the Exit to raise."""
+    """Print `emotalk: error: message` on stderr as one line and return the Exit to raise (the
+    message also rides on it as `.message`, for `emotalk batch`'s status lines)."""
     stderr.print(f"emotalk: error: {message}", markup=False, soft_wrap=True)
-    return typer.Exit(code)
+    done = typer.Exit(code)
+    done.message = message
+    return done
+
+
+#: Set by `emotalk batch` while it checks its jobs before running any: a command then stops where its
+#: work begins (here, after its own checks of the options) by raising CheckedOnly.
+checking_only = False
+
+
+class CheckedOnly(Exception):
+    """A command's options passed its checks; raised instead of doing the work while `checking_only`."""
 
 
 @contextlib.contextmanager
 def reported_errors() -> Iterator[None]:
     """Turn library errors into one stderr line and exit code 1; Ctrl-C into exit 130."""
+    if checking_only:
+        raise CheckedOnly
     try:
         yield
     except EmotalkError as err:
@@ -33,18 +47,58 @@ def reported_errors() -> Iterator[None]:
 
 
 def refuse_existing(*paths, force: bool) -> None:
-    """Before any work: an output that exists is an error unless --force (None entries are skipped)."""
+    """Before any work: an output that exists is an error unless --force (None and '-' entries are skipped)."""
     for path in paths:
-        if path is not None and path.exists() and not force:
+        if path is not None and str(path) != "-" and path.exists() and not force:
             raise EmotalkError(f"{path} already exists: pass --force to overwrite it, or choose another name")
+
+
+def check_stdout_outputs(outputs: dict[str, object], binary: tuple[str, ...] = ()) -> None:
+    """Before any work: at most one of `outputs` (option -> value) may be '-' (stdout), and a binary
+    one ('-' for an option in `binary`) is refused when stdout is a terminal. Raises EmotalkError."""
+    to_stdout = [option for option, value in outputs.items() if value is not None and str(value) == "-"]
+    if len(to_stdout) > 1:
+        both = "both write" if len(to_stdout) == 2 else "all write"
+        raise EmotalkError(f"{' and '.join(o + ' -' for o in to_stdout)} {both} to stdout: send all but one to files")
+    if to_stdout and to_stdout[0] in binary and sys.stdout.isatty():
+        raise EmotalkError(f"{to_stdout[0]} - writes binary data to stdout, which is a terminal: redirect it "
+                           f"({to_stdout[0]} - > file) or pipe it into a program")
 
 
 def warn(message: str) -> None:
     stderr.print(f"emotalk: warning: {message}", markup=False, soft_wrap=True)
 
 
+#: Set by `emotalk batch`'s workers: called as listener(description, completed, total) each time a
+#: command's progress bar moves, so the batch can show every job's frames; the bar itself stays hidden.
+progress_listener: Callable[[str, float, float | None], None] | None = None
+
+
+class _ListenedProgress(Progress):
+    """A hidden progress bar that reports each move to `progress_listener`."""
+
+    def __init__(self, listener: Callable[[str, float, float | None], None]):
+        super().__init__(console=stderr, disable=True)
+        self._listener = listener
+
+    def update(self, task_id, **fields) -> None:
+        super().update(task_id, **fields)
+        self._tell(task_id)
+
+    def advance(self, task_id, advance: float = 1) -> None:
+        super().advance(task_id, advance)
+        self._tell(task_id)
+
+    def _tell(self, task_id) -> None:
+        task = next(t for t in self.tasks if t.id == task_id)
+        self._listener(task.description, task.completed, task.total)
+
+
 def progress(quiet: bool) -> Progress:
-    """A rich progress bar on stderr, silent with --quiet or when stderr is not a terminal."""
+    """A rich progress bar on stderr, silent with --quiet or when stderr is not a terminal (inside a
+    batch worker, a hidden one that tells the batch)."""
+    if progress_listener is not None:
+        return _ListenedProgress(progress_listener)
     disabled = quiet or not sys.stderr.isatty()
     return Progress(
         TextColumn("{task.description}"),

@@ -20,17 +20,24 @@ Examples:
 
   emotalk render --motion motion.safetensors --audio a.wav --camera examples/camera_path.json -o out.mp4
 
+  emotalk render --motion motion.safetensors --audio talk.m4a -o - | ffmpeg -i - -c copy out.mkv
+
+  emotalk render --au AU12=1 --format png -o - > smile.png
+
 Without --avatar the default avatar in weights/ is used. A rigged avatar (.safetensors from
 fit-avatar) follows the motion's expression, gaze and head pose; --au and --arkit set (or, with a
 motion, add) an expression. A .ply in the standard 3D Gaussian Splatting layout renders as a static
 scene; a motion file moves it rigidly by its head pose. --camera reads a camera path: keyframes of
 yaw, pitch and zoom over time in JSON ({"keyframes": [{"time": 0, "yaw": -20}, {"time": 2, "yaw": 20,
 "pitch": 10, "zoom": 1.3}]}), moving linearly between them. Frames stream into ffmpeg (h264, yuv420p; aac audio cut to
-the shorter of audio and video).
+the shorter of audio and video). --audio reads wav, flac, ogg, m4a, mp3, opus, webm or a video file's
+sound ('-': stdin). -o - writes to stdout: a video as fragmented mp4 (which ffmpeg and players read
+from a pipe), or with --format png / ply a still or the Gaussians; progress stays on stderr.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from dataclasses import replace
@@ -39,17 +46,19 @@ from typing import Optional
 
 import typer
 
-from emotalk_cli.cli.common import parse_assignments, progress, refuse_existing, reported_errors, stderr
+from emotalk_cli.cli.common import check_stdout_outputs, parse_assignments, progress, refuse_existing, reported_errors, stderr, warn
 from emotalk_cli.errors import EmotalkError
 
 DEFAULT_DURATION = 4.0  # seconds rendered when neither motion nor audio sets the length
+FORMATS = {"mp4": ".mp4", "png": ".png", "ply": ".ply"}  # --format -> the output suffix it stands for
 
 
 def render(
     avatar: Optional[Path] = typer.Option(None, "--avatar", "-a", help="Avatar (.safetensors) or 3DGS .ply scene [default: weights/default_avatar.safetensors]."),
-    output: Path = typer.Option(..., "--output", "-o", help="Output: .mp4 (video) or .png (first frame as a still)."),
+    output: Path = typer.Option(..., "--output", "-o", help="Output: .mp4 (video), .png (first frame as a still) or .ply (the Gaussians); '-' writes to stdout (see --format)."),
+    output_format: Optional[str] = typer.Option(None, "--format", help="mp4, png or ply [default: from -o's suffix; mp4 for -o -, streamed as fragmented mp4]."),
     motion: Optional[Path] = typer.Option(None, "--motion", "-m", help="Motion file (emotalk.motion) to drive the head."),
-    audio: Optional[Path] = typer.Option(None, "--audio", help="Audio to mux into the video (wav, flac, ogg)."),
+    audio: Optional[Path] = typer.Option(None, "--audio", help="Audio to mux into the video: wav, flac, ogg, m4a, mp3, opus, webm, or a video file's sound; '-' reads it from stdin."),
     au: Optional[str] = typer.Option(None, "--au", help="Expression as action units, e.g. AU12=0.8,AU6=0.6 (intensities 0..1)."),
     arkit: Optional[str] = typer.Option(None, "--arkit", help="Expression as ARKit blendshapes, e.g. jawOpen=1,eyeBlinkLeft=1."),
     size: int = typer.Option(512, "--size", help="Square frame size in pixels (even)."),
@@ -71,24 +80,45 @@ def render(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress on stderr."),
 ) -> None:
     with reported_errors():
-        _render(avatar, output, motion, audio, au, arkit, width or size, height or size, fps, duration, yaw, pitch, orbit,
-                camera, fov, distance, up, background, backend, device, force, quiet)
+        suffix = _output_suffix(output, output_format)
+        check_stdout_outputs({"-o": output}, binary=("-o",))
+        _render(avatar, output, suffix, motion, audio, au, arkit, width or size, height or size, fps, duration, yaw,
+                pitch, orbit, camera, fov, distance, up, background, backend, device, force, quiet)
 
 
-def _render(avatar, output, motion, audio, au, arkit, width, height, fps, duration, yaw, pitch, orbit,
+def _output_suffix(output: Path, output_format: Optional[str]) -> str:
+    """The output's type as a suffix (.mp4, .png, ...): --format, else -o's suffix (.mp4 for '-')."""
+    if output_format is not None:
+        if output_format.lower() not in FORMATS:
+            raise EmotalkError(f"--format {output_format}: use one of {', '.join(FORMATS)}")
+        suffix = FORMATS[output_format.lower()]
+        if str(output) != "-" and output.suffix.lower() != suffix:
+            raise EmotalkError(f"-o {output} does not end in {suffix} as --format {output_format} asks: "
+                               f"rename it, or leave out --format")
+        return suffix
+    return ".mp4" if str(output) == "-" else output.suffix.lower()
+
+
+def _render(avatar, output, suffix, motion, audio, au, arkit, width, height, fps, duration, yaw, pitch, orbit,
             camera, fov, distance, up, background, backend, device, force, quiet) -> None:
+    with contextlib.ExitStack() as stack:  # holds the opened audio ('-': stdin spooled) until the video is written
+        _render_in(stack, avatar, output, suffix, motion, audio, au, arkit, width, height, fps, duration, yaw, pitch,
+                   orbit, camera, fov, distance, up, background, backend, device, force, quiet)
+
+
+def _render_in(stack, avatar, output, suffix, motion, audio, au, arkit, width, height, fps, duration, yaw, pitch, orbit,
+               camera, fov, distance, up, background, backend, device, force, quiet) -> None:
     import torch
 
     from emotalk_cli import artifacts
-    from emotalk_cli.audio.io import audio_info
+    from emotalk_cli.audio.io import opened_audio
     from emotalk_cli.device import resolve_device
     from emotalk_cli.render.rasterize import BACKENDS
     from emotalk_cli.avatar import Avatar
     from emotalk_cli.render.frames import ViewOptions, render_avatar, render_scene
-    from emotalk_cli.render.video import IMAGE_SUFFIXES, VIDEO_SUFFIXES, VideoWriter, check_frame_size, write_png
+    from emotalk_cli.render.video import IMAGE_SUFFIXES, VIDEO_SUFFIXES, VideoWriter, check_frame_size, is_stdout, write_png
 
     started = time.perf_counter()
-    suffix = output.suffix.lower()
     if suffix not in VIDEO_SUFFIXES + IMAGE_SUFFIXES + (".ply",):
         raise EmotalkError(f"-o {output}: unknown output type {suffix or '(none)'}: end it in .mp4 for video, "
                            ".png for a still or .ply for the Gaussians")
@@ -119,7 +149,7 @@ def _render(avatar, output, motion, audio, au, arkit, width, height, fps, durati
     fps = fps if fps is not None else (motion_fps or 25.0)
     if not 1 <= fps <= 240:
         raise EmotalkError(f"--fps {fps} is out of range: use 1 to 240")
-    sound = audio_info(audio) if audio is not None else None
+    sound = stack.enter_context(opened_audio(audio)) if audio is not None else None
 
     if channels is not None:
         length = channels["arkit"].shape[0]
@@ -145,10 +175,11 @@ def _render(avatar, output, motion, audio, au, arkit, width, height, fps, durati
     channels = {name: tensor[:num_frames] for name, tensor in channels.items()}
     if isinstance(subject, Avatar) and expression is not None:
         channels["arkit"] = (channels["arkit"] + expression).clamp(0.0, 1.0)
+    shown = "stdout" if is_stdout(output) else output
     if suffix == ".ply":
         _export_ply(subject, channels, output, force)
         if not quiet:
-            stderr.print(f"wrote {output} ({len(subject)} Gaussians, the first frame's pose)", markup=False)
+            stderr.print(f"wrote {shown} ({len(subject)} Gaussians, the first frame's pose)", markup=False)
         return
     if isinstance(subject, Avatar):
         frames = render_avatar(subject, view, channels["arkit"], channels["head_rotation"],
@@ -167,15 +198,21 @@ def _render(avatar, output, motion, audio, au, arkit, width, height, fps, durati
             for frame in frames:
                 video.write(frame)
                 bar.advance(task)
+        if video.audio_nonfinite:
+            warn(f"--audio {sound.label}: {video.audio_nonfinite} samples were NaN or infinite; they were muxed as silence")
     if not quiet:
         seconds = time.perf_counter() - started
-        stderr.print(f"wrote {output} ({num_frames} frame{'s' * (num_frames != 1)}, {width}x{height}, "
+        stderr.print(f"wrote {shown} ({num_frames} frame{'s' * (num_frames != 1)}, {width}x{height}, "
                      f"{len(subject)} Gaussians) in {seconds:.1f} s", markup=False)
 
 
 def _export_ply(subject, channels: dict, output: Path, force: bool) -> None:
-    """Write the subject's Gaussians at the first frame (an avatar posed, a scene as it is) as a 3DGS .ply."""
+    """Write the subject's Gaussians at the first frame (an avatar posed, a scene as it is) as a 3DGS .ply
+    ('-': its bytes to stdout, once complete)."""
+    import tempfile
+
     from emotalk_cli.avatar import Avatar, pose_gaussians, shown_opacities
+    from emotalk_cli.render.video import is_stdout, write_stream
     from emotalk_cli.splats.gaussians import Splats
     from emotalk_cli.splats.ply import save_ply
 
@@ -184,7 +221,13 @@ def _export_ply(subject, channels: dict, output: Path, force: bool) -> None:
         means, quats, scales = pose_gaussians(subject, first["arkit"], first["head_rotation"],
                                               first["head_translation"], first["gaze"])
         subject = Splats(means[0], quats[0], scales[0], shown_opacities(subject), subject.sh)
-    save_ply(output, subject, overwrite=force)
+    if not is_stdout(output):
+        save_ply(output, subject, overwrite=force)
+        return
+    with tempfile.TemporaryDirectory(prefix="emotalk-out-") as folder:
+        path = Path(folder) / "splats.ply"
+        save_ply(path, subject)
+        write_stream(path.read_bytes())
 
 
 def _load_subject(path: Optional[Path]):

@@ -1,27 +1,42 @@
 """Writing frames: mp4 streamed into ffmpeg (h264, yuv420p, faststart, aac), and PNG stills.
 
 Frames go to ffmpeg as they are made, so memory stays flat in the clip's length. Every output is
-written to a temporary file beside the target and renamed only when complete.
+written to a temporary file beside the target and renamed only when complete. The path "-" streams
+the video to stdout instead, as fragmented mp4 (`-movflags frag_keyframe+empty_moov+delay_moov+default_base_moof`):
+an ordinary mp4 needs its index written at the end (or moved to the front, +faststart) and so a
+seekable file; a fragmented one is written front to back, and players, browsers (MSE) and ffmpeg read
+it from a pipe (matroska streams too, but mp4 is what users and browsers expect of a video). On an
+error ffmpeg is killed (no closing fragment is written) and the error raised.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import struct
+import subprocess
+import sys
 import tempfile
+import threading
 import zlib
+from fractions import Fraction
 from pathlib import Path
-from typing import Iterator
+from typing import BinaryIO, Iterator
 
 import numpy as np
 
 from emotalk_cli.artifacts import atomic_output
-from emotalk_cli.audio.io import AudioInfo, copy_as_pcm16
+from emotalk_cli.audio.io import AudioInfo, ffmpeg_exe, mux_input
 from emotalk_cli.errors import RenderError
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv")
 IMAGE_SUFFIXES = (".png",)
+STDOUT = "-"  # the output path that means: stream to stdout
+# Streamed: fragmented mp4 whose (sample-less) moov is written once the first fragment is cut
+# (delay_moov), so it carries the edit lists: without them the video would start 2 frames late (the
+# B-frames' reordering delay) and the sound 64 ms late (the aac encoder's priming), measured.
+STREAM_FLAGS = ["-movflags", "frag_keyframe+empty_moov+delay_moov+default_base_moof", "-f", "mp4"]
 
 
 def check_frame_size(width: int, height: int) -> None:
@@ -34,73 +49,151 @@ def check_frame_size(width: int, height: int) -> None:
         raise RenderError(f"frame size {width}x{height} is too large: at most 8192 pixels a side")
 
 
+def is_stdout(path) -> bool:
+    """Whether an output option means stdout ('-')."""
+    return path is not None and str(path) == STDOUT
+
+
 class VideoWriter:
     """`with VideoWriter(path, 512, 512, fps=25, audio=info) as video: video.write(frame)`.
 
     frame: uint8 [H, W, 3]. The audio, when given, is muxed as aac and the result cut to the shorter
     of audio and video (`cut_to_audio=False`: every frame is kept, for videos whose frames cover
-    the audio exactly, ceil(seconds * fps) of them, so the last frame may outlast the sound by < 1 frame). On an exception nothing is left at `path`.
+    the audio exactly, ceil(seconds * fps) of them, so the last frame may outlast the sound by < 1 frame).
+    path "-": fragmented mp4 to `stream` (default: stdout's bytes). On an exception nothing is left at
+    `path` (on a stream: what ffmpeg had written, and the error raised). After the block,
+    `audio_nonfinite` is the number of the audio's samples that were NaN or infinite (muxed as silence).
     """
 
     def __init__(self, path: str | os.PathLike, width: int, height: int, fps: float,
-                 audio: AudioInfo | None = None, overwrite: bool = False, crf: int = 18, cut_to_audio: bool = True):
+                 audio: AudioInfo | None = None, overwrite: bool = False, crf: int = 18, cut_to_audio: bool = True,
+                 stream: BinaryIO | None = None):
         check_frame_size(width, height)
         if not 1 <= fps <= 240:
             raise RenderError(f"frame rate {fps} is out of range: use 1 to 240, e.g. --fps 25")
-        self.path, self.width, self.height, self.fps = Path(path), width, height, fps
+        self.to_stream = is_stdout(path)
+        self.path = None if self.to_stream else Path(path)
+        self.width, self.height, self.fps = width, height, fps
         self.audio, self.overwrite, self.crf, self.cut_to_audio = audio, overwrite, crf, cut_to_audio
+        self.stream = stream
         self.frames_written = 0
+        self.audio_nonfinite = 0
         self._stack = contextlib.ExitStack()
+        self._process: subprocess.Popen | None = None
+        self._copier: threading.Thread | None = None
+        self._copy_error: BaseException | None = None
+
+    def _command(self, target: str, audio_args: list[str], audio_filter: str | None) -> list[str]:
+        fps = Fraction(self.fps).limit_denominator()  # 24000/1001 stays exact
+        command = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+                   "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{self.width}x{self.height}", "-r", str(fps),
+                   "-i", "pipe:0", *audio_args, "-map", "0:v:0"]
+        if audio_args:
+            command += ["-map", "1:a:0", "-c:a", "aac"]
+            if audio_filter:
+                command += ["-af", audio_filter]
+            if self.cut_to_audio:
+                command += ["-shortest"]
+        command += ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", str(self.crf), "-preset", "veryfast"]
+        if target == "pipe:1":
+            return command + STREAM_FLAGS + [target]
+        return command + ["-movflags", "+faststart", target]
 
     def __enter__(self) -> "VideoWriter":
-        import imageio_ffmpeg  # imported here: it locates the ffmpeg binary on import
+        try:
+            self._start()
+        except BaseException as err:
+            self._stack.__exit__(type(err), err, err.__traceback__)
+            raise
+        return self
 
-        temp = self._stack.enter_context(atomic_output(self.path, overwrite=self.overwrite))
-        audio_path = None
+    def _start(self) -> None:
+        audio_args, audio_filter = [], None
         if self.audio is not None:
             scratch = self._stack.enter_context(tempfile.TemporaryDirectory(prefix="emotalk-audio-"))
-            audio_path = str(Path(scratch) / "audio.wav")
-            copy_as_pcm16(self.audio, audio_path)
-        output_params = ["-crf", str(self.crf), "-preset", "veryfast", "-movflags", "+faststart"]
-        if audio_path and self.cut_to_audio:
-            output_params += ["-shortest"]
-        self._writer = imageio_ffmpeg.write_frames(
-            str(temp),
-            (self.width, self.height),
-            fps=self.fps,
-            codec="libx264",
-            pix_fmt_in="rgb24",
-            pix_fmt_out="yuv420p",
-            quality=None,
-            macro_block_size=1,
-            ffmpeg_log_level="error",
-            output_params=output_params,
-            audio_path=audio_path,
-            audio_codec="aac" if audio_path else None,
-        )
-        self._writer.send(None)
-        return self
+            source = mux_input(self.audio, scratch)  # a soundfile source is copied to PCM-16 here
+            audio_args, audio_filter, self.audio_nonfinite = source.args, source.audio_filter, source.nonfinite
+        self._messages = self._stack.enter_context(tempfile.TemporaryFile())
+        if self.to_stream:
+            stream = self.stream if self.stream is not None else sys.stdout.buffer
+            with contextlib.suppress(Exception):
+                stream.flush()
+            try:
+                out, copy = stream.fileno(), False
+            except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError
+                out, copy = subprocess.PIPE, True
+            command = self._command("pipe:1", audio_args, audio_filter)
+        else:
+            temp = self._stack.enter_context(atomic_output(self.path, overwrite=self.overwrite))
+            out, copy = subprocess.DEVNULL, False
+            command = self._command(str(temp), audio_args, audio_filter)
+        self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=out, stderr=self._messages)
+        if copy:  # a stream without a file descriptor (a test's BytesIO): copy ffmpeg's output across
+            self._copier = threading.Thread(target=self._copy, args=(self._process.stdout, stream), daemon=True)
+            self._copier.start()
+
+    def _copy(self, source: BinaryIO, target: BinaryIO) -> None:
+        try:
+            shutil.copyfileobj(source, target, 1 << 16)
+        except BaseException as err:  # reported by _finish
+            self._copy_error = err
+
+    def _failure(self, what: str) -> RenderError:
+        self._messages.seek(0)
+        lines = [line.strip() for line in self._messages.read().decode("utf-8", "replace").splitlines() if line.strip()]
+        detail = lines[-1] if lines else f"exit status {self._process.returncode}"
+        if self.to_stream and ("Broken pipe" in detail or self._process.returncode in (-13, 141)):
+            return RenderError("stdout was closed before the video was complete (the program reading it quit)")
+        return RenderError(f"ffmpeg could not {what} the video ({detail})")
 
     def write(self, frame: np.ndarray) -> None:
         if frame.shape != (self.height, self.width, 3) or frame.dtype != np.uint8:
             raise ValueError(f"frame must be uint8 [{self.height}, {self.width}, 3], got {frame.dtype} {frame.shape}")
-        self._writer.send(np.ascontiguousarray(frame))
+        try:
+            self._process.stdin.write(np.ascontiguousarray(frame).data)
+        except (BrokenPipeError, OSError):
+            self._process.wait()
+            raise self._failure("encode") from None
         self.frames_written += 1
+
+    def _finish(self) -> None:
+        """Close ffmpeg's input and wait: it writes the rest; raises RenderError if it failed."""
+        if self.frames_written == 0:
+            raise RenderError("no frames were rendered: nothing to write")
+        with contextlib.suppress(BrokenPipeError, OSError):
+            self._process.stdin.close()
+        code = self._process.wait()
+        if self._copier is not None:
+            self._copier.join()
+        if code != 0:
+            raise self._failure("write")
+        if self._copy_error is not None:
+            raise RenderError(f"could not write the video to stdout ({self._copy_error})")
+
+    def _kill(self) -> None:
+        """Stop ffmpeg at once (no closing fragment or index written): it must be gone before its file is deleted."""
+        if self._process is None:
+            return
+        with contextlib.suppress(Exception):
+            if self._process.poll() is None:
+                self._process.kill()
+        with contextlib.suppress(Exception):
+            self._process.stdin.close()
+        with contextlib.suppress(Exception):
+            self._process.wait()
+        if self._copier is not None:
+            self._copier.join()
 
     def __exit__(self, kind, value, traceback) -> None:
         if kind is None:
             try:
-                if self.frames_written == 0:
-                    raise RenderError("no frames were rendered: nothing to write")
-                self._writer.close()  # waits for ffmpeg; raises if ffmpeg failed
+                self._finish()
             except BaseException as err:
-                with contextlib.suppress(Exception):
-                    self._writer.close()  # ffmpeg must be gone before its file is deleted
+                self._kill()
                 self._stack.__exit__(type(err), err, err.__traceback__)  # deletes the partial file
                 raise
         else:
-            with contextlib.suppress(Exception):
-                self._writer.close()
+            self._kill()
         self._stack.__exit__(kind, value, traceback)
 
 
@@ -120,11 +213,21 @@ def encode_png(image: np.ndarray) -> bytes:
             + chunk(b"IDAT", zlib.compress(rows.tobytes(), 6)) + chunk(b"IEND", b""))
 
 
-def write_png(path: str | os.PathLike, image: np.ndarray, overwrite: bool = False) -> None:
-    """Write uint8 [H, W, 3|4] as a PNG, atomically."""
+def write_png(path: str | os.PathLike, image: np.ndarray, overwrite: bool = False, stream: BinaryIO | None = None) -> None:
+    """Write uint8 [H, W, 3|4] as a PNG, atomically; path "-": its bytes to `stream` (default stdout's)."""
     data = encode_png(image)
+    if is_stdout(path):
+        write_stream(data, stream)
+        return
     with atomic_output(path, overwrite=overwrite) as temp:
         Path(temp).write_bytes(data)
+
+
+def write_stream(data: bytes, stream: BinaryIO | None = None) -> None:
+    """Write a finished output's bytes to `stream` (default: stdout's bytes) and flush."""
+    stream = stream if stream is not None else sys.stdout.buffer
+    stream.write(data)
+    stream.flush()
 
 
 def iter_batches(total: int, batch: int) -> Iterator[range]:
