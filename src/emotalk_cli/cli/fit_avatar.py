@@ -8,6 +8,8 @@ Examples:
 
   emotalk fit-avatar --video talk.mp4 --max-frames 8 -o avatar.safetensors
 
+  emotalk fit-avatar --image group.jpg --face 2 -o avatar.safetensors
+
   emotalk fit-avatar --image portrait.jpg --clear-fringe 25 --define-brows 1 -o avatar.safetensors
 
   emotalk fit-avatar --image portrait.jpg --iterations 600 --gaussians 80000 -o avatar.safetensors
@@ -19,7 +21,10 @@ The face is tracked with MediaPipe FaceLandmarker (its model ships in emotalk's 
 pose, expression and the camera are solved to the landmarks; then the Gaussians, bound to the head's
 triangles, are optimised against the photo (L1 + 0.2 D-SSIM on the face; gsplat on a CUDA GPU, the
 CPU rasterizer's gradients otherwise). The photo's expression is undone: the avatar is neutral at rest,
-so a smiling portrait still gives a neutral head. With several faces the largest is fitted. A video
+so a smiling portrait still gives a neutral head. Faces are found anywhere in the frame, down to 80 px
+wide (small ones on overlapping tiles); with several, the largest is fitted and stderr lists them
+left to right: --face N picks another. That face is cut out with room for hair and shoulders
+(for a video: the same window in every frame, placed on the first). A video
 is sampled evenly (--max-frames). --preview writes the photo, the fit and the neutral avatar side by
 side as a PNG.
 """
@@ -45,6 +50,8 @@ MAX_FRAMES = 8  # video frames sampled evenly: enough views of a talking face, a
 def fit_avatar(
     image: Optional[Path] = typer.Option(None, "--image", "-i", help="A portrait photo (JPEG, PNG): one face, frontal, well lit."),
     video: Optional[Path] = typer.Option(None, "--video", help="A video of one person talking to the camera (any length; frames are sampled)."),
+    face: Optional[int] = typer.Option(None, "--face", help="Which face to fit when there are several: 1, 2, ... "
+                                       "numbered left to right (as the note on stderr lists them) [default: the largest]."),
     output: Path = typer.Option(..., "--output", "-o", help="The avatar to write (.safetensors)."),
     iterations: int = typer.Option(DEFAULTS.iterations, "--iterations", help="Photometric optimisation steps."),
     seed: int = typer.Option(DEFAULTS.seed, "--seed", help="Seed for Gaussian placement and the random backgrounds."),
@@ -64,15 +71,16 @@ def fit_avatar(
         raise fail("give exactly one of --image PHOTO or --video VIDEO", code=2)
     with reported_errors():
         _fit_avatar(image, video, output, iterations, seed, gaussians, landmarker, max_frames, define_brows, clear_fringe,
-                    preview, device, force, quiet)
+                    preview, device, force, quiet, face)
 
 
 def _fit_avatar(image, video, output, iterations, seed, gaussians, landmarker, max_frames, define_brows, clear_fringe,
-                preview, device, force, quiet) -> None:
+                preview, device, force, quiet, face=None) -> None:
     from dataclasses import replace
 
     from emotalk_cli.avatar import save_avatar
     from emotalk_cli.device import resolve_device
+    from emotalk_cli.fit.faces import select_face
     from emotalk_cli.fit.photometric import fit_avatar as run_fit, preview_image
     from emotalk_cli.fit.tracking import load_image
     from emotalk_cli.render.video import write_png
@@ -110,6 +118,19 @@ def _fit_avatar(image, video, output, iterations, seed, gaussians, landmarker, m
         elif not quiet:
             stderr.print(message, markup=False)
 
+    # every face in the photo (the first frame of a video), one chosen; with several, or a small one,
+    # the fit runs on a crop around it (a video: the same window in every frame)
+    searched = time.perf_counter()
+    choice = select_face(frames[0], face, model_path=landmarker, where=source.name,
+                         picture="the photo" if image is not None else "the video's first frame")
+    if choice.note() is not None:  # always: it says which face is fitted and how to pick another
+        stderr.print(f"emotalk: note: {choice.note()}", markup=False, soft_wrap=True)
+    if choice.window is not None:
+        frames = [choice.crop(frame) for frame in frames]
+        x0, y0, x1, y1 = choice.window
+        note(f"found {len(choice.faces)} face{'s' * (len(choice.faces) != 1)} in {time.perf_counter() - searched:.1f} s; "
+             f"fitting face {choice.number} ({choice.face.width:.0f} px wide) on the crop x {x0}-{x1}, y {y0}-{y1}")
+
     with progress(quiet) as bar:
         task = bar.add_task("fitting", total=max(iterations, 1), unit="steps")
 
@@ -137,7 +158,7 @@ def _fit_avatar(image, video, output, iterations, seed, gaussians, landmarker, m
                     "clear_fringe_mm": clear_fringe, "define_brows": define_brows,
                     "resolution": config.resolution, "device": torch_device.type},
         "source": {"file": source.name, "sha256": file_sha256(source), "kind": "image" if image is not None else "video",
-                   "frames_used": len(result.images), "size": list(result.head_fit.image_size),
+                   "frames_used": len(result.images), "size": list(result.head_fit.image_size), "face": choice.describe(),
                    **({} if image is not None else {"frame_indices": [indices[t.frame_index] for t in result.tracks]})},
         "fit": fit,
         **{key: avatar.meta[key] for key in ("fringe", "brows") if key in avatar.meta},

