@@ -15,6 +15,11 @@ blocks to a temporary folder (16 kHz mono PCM-16, as hello.wav).
 - memory, with video: the full path (motion, render, encode with sound) for `--render-short-minutes`
   (0.2) and `--render-minutes` (10) at `--render-size` (64) px: do rendering and encoding stream?
   (about 5 minutes here: a 64 px frame costs ~27 CPU-ms, nearly all of it per-Gaussian work);
+- memory, m4a against wav (`--m4a-minutes`, 60): the same looped speech as wav and as m4a (aac 64 kb/s,
+  made by the shipped ffmpeg), each through `--motion-only --motion-out --lip-samples 1`: the m4a is
+  decoded by ffmpeg on a pipe (audio.io), once to count its samples and once for the features, so its
+  peak should match the wav's; and, in this process, the seconds ffmpeg takes to count the m4a's
+  samples (audio_info) and to decode it block by block (audio.features.iter_audio);
 - speed: the whole command for 10 s of speech at 512x512, 25 fps, --emotion "gently amused"
   (start-up, text2au, sampling, rendering, encoding; goal <= 10 s), after one warm-up run (numba's
   compile cache); and motion sampling alone for the same 10 s, in process (generate_motion, 20
@@ -37,6 +42,14 @@ with a text2au training run, load average 2-3, so times are upper bounds):
   Motion only: 682 MB for 1 min, 788 MB for 60 min (+1.79 MB per audio minute: the three extra
   samples' speech channels, 0.16 MB a minute each, and one sample's arrays while it is made), 353 s wall.
   Video at 64 px: 757 MB for 0.2 min, 771 MB for 10 min (326 s wall).
+- 2026-12-07, issue #22 (any audio): `--skip memory video speed` (the m4a case alone), load average 5-9
+  on the 2 cores (other sessions' tests and fits), so times are upper bounds: 60 min of looped speech,
+  `--motion-only --lip-samples 1`: peak RSS 971 MB from the m4a (aac 64 kb/s, 31.7 MB) against 976 MB
+  from the wav (115 MB), 258 / 272 s wall, 140 / 138 CPU-s: decoding through ffmpeg costs no memory.
+  Decoding the hour of m4a in this process: 1.64 s to count its samples, 1.95 s streamed through
+  iter_audio (about 2000x real time). (The wav's 976 MB is not the 710 MB measured on 2026-11-24 with
+  one lip sample: the tree just before this change gives the same, 966 MB against 967 MB with it, on
+  one 60-min wav run side by side; 1 min now peaks at 776 MB.)
 """
 
 from __future__ import annotations
@@ -51,6 +64,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import imageio_ffmpeg
 import numpy as np
 import soundfile
 
@@ -75,6 +89,30 @@ def looped_speech(path: Path, seconds: float, source: Path = SPEECH, block_secon
             out.write(tile[offset: offset + n])
             written += n
     return path
+
+
+def to_m4a(wav: Path, m4a: Path, bitrate: str = "64k") -> Path:
+    """Encode `wav` as aac in an m4a with the shipped ffmpeg."""
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(wav),
+                    "-c:a", "aac", "-b:a", bitrate, str(m4a)], check=True)
+    return m4a
+
+
+def decode_seconds(path: Path) -> dict:
+    """Seconds to count `path`'s samples (audio_info: one ffmpeg pass on a pipe) and to stream it through
+    iter_audio (a second pass, as animate's features read it), with the audio's length."""
+    from emotalk_cli.audio.features import iter_audio
+    from emotalk_cli.audio.io import audio_info
+
+    started = time.perf_counter()
+    info = audio_info(path)
+    counted = time.perf_counter() - started
+    started = time.perf_counter()
+    samples = sum(block.shape[0] for block in iter_audio(info))
+    streamed = time.perf_counter() - started
+    assert samples == info.frames, (samples, info.frames)
+    return {"decoder": info.decoder, "audio_seconds": round(info.seconds, 2), "count_seconds": round(counted, 2),
+            "stream_seconds": round(streamed, 2)}
 
 
 def run_child(command: list[str]) -> dict:
@@ -148,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="long clip for the video memory case (default 10; 0 skips)")
     parser.add_argument("--render-short-minutes", type=float, default=0.2, help="short clip for the video memory case (default 0.2)")
     parser.add_argument("--render-size", type=int, default=64, help="frame size for the video memory case (default 64)")
-    parser.add_argument("--skip", nargs="*", default=[], choices=("memory", "video", "speed"), help="cases to leave out")
+    parser.add_argument("--m4a-minutes", type=float, default=60.0, help="clip for the m4a-against-wav memory case (default 60)")
+    parser.add_argument("--skip", nargs="*", default=[], choices=("memory", "m4a", "video", "speed"), help="cases to leave out")
     args = parser.parse_args(argv)
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="bench_animate_") as scratch:
@@ -166,6 +205,19 @@ def main(argv: list[str] | None = None) -> int:
             results["motion_growth"] = emit({"bench": "animate --motion-only memory growth", "mb_per_audio_minute": round(growth, 2),
                                              "clip_arrays_mb_per_minute": round(MOTION_MB_PER_MINUTE, 2),
                                              "ratio_long_to_short": round(long_["peak_rss_mb"] / short["peak_rss_mb"], 2)})
+        if "m4a" not in args.skip:
+            wav = looped_speech(folder / "speech.wav", args.m4a_minutes * 60)
+            m4a = to_m4a(wav, folder / "speech.m4a")
+            for kind, audio in (("wav", wav), ("m4a", m4a)):
+                out = run_child(animate(audio, args.weights, "--motion-only", "--motion-out", str(folder / "m.safetensors"),
+                                        "--lip-samples", "1", "--quiet"))
+                results[f"m4a_{kind}"] = emit({"bench": "animate --motion-only --lip-samples 1", "audio": kind,
+                                               "audio_minutes": args.m4a_minutes, "file_mb": round(audio.stat().st_size / 1e6, 1),
+                                               "peak_rss_mb": out["peak_rss_mb"], "wall_seconds": out["wall_seconds"],
+                                               "cpu_seconds": out["cpu_seconds"]})
+            results["m4a_decode"] = emit({"bench": "decode m4a (ffmpeg on a pipe)", **decode_seconds(m4a)})
+            wav.unlink()
+            m4a.unlink()
         if "video" not in args.skip and args.render_minutes > 0:
             for minutes in (args.render_short_minutes, args.render_minutes):
                 audio = looped_speech(folder / f"speech_{minutes:g}min.wav", minutes * 60)
@@ -194,6 +246,12 @@ def main(argv: list[str] | None = None) -> int:
                        f"{results[f'motion_{args.long_minutes:g}']['peak_rss_mb']:.0f} MB for {args.long_minutes:g} min "
                        f"(+{g['mb_per_audio_minute']} MB per audio minute; the clip's own arrays are "
                        f"{g['clip_arrays_mb_per_minute']} MB a minute)")
+    if "m4a_decode" in results:
+        d = results["m4a_decode"]
+        summary.append(f"{args.m4a_minutes:g} min motion-only (1 lip sample): peak RSS {results['m4a_m4a']['peak_rss_mb']:.0f} MB "
+                       f"from m4a vs {results['m4a_wav']['peak_rss_mb']:.0f} MB from wav "
+                       f"({results['m4a_m4a']['wall_seconds']:.0f} vs {results['m4a_wav']['wall_seconds']:.0f} s); "
+                       f"decoding the m4a: {d['count_seconds']} s to count, {d['stream_seconds']} s streamed")
     if f"video_{args.render_minutes:g}" in results:
         summary.append(f"video at {args.render_size}px: peak RSS {results[f'video_{args.render_short_minutes:g}']['peak_rss_mb']:.0f} MB "
                        f"for {args.render_short_minutes:g} min vs "

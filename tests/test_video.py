@@ -95,3 +95,65 @@ def test_uint8_conversion_fast_path_equals_torch():
     fast, slow = to_uint8(rgb), to_uint8_reference(rgb)
     assert fast.dtype == np.uint8 and fast.shape == (37, 53, 3)
     np.testing.assert_array_equal(fast, slow)
+
+
+def _boxes(data: bytes) -> list[str]:
+    """Top-level mp4 box types; the boxes must tile the bytes exactly."""
+    import struct
+
+    types, at = [], 0
+    while at < len(data):
+        size, kind = struct.unpack(">I4s", data[at:at + 8])
+        assert size >= 8 and at + size <= len(data)
+        types.append(kind.decode("ascii"))
+        at += size
+    return types
+
+
+def test_stream_is_fragmented_mp4_with_every_frame_and_the_sound(tmp_path, tone_wav):
+    """path '-': fragmented mp4 to a stream (here one without a file descriptor, copied across by a
+    thread); nothing is written to disk; frames and sound as for a file."""
+    import io
+
+    sink = io.BytesIO()
+    with VideoWriter("-", 64, 48, fps=25, audio=audio_info(tone_wav), cut_to_audio=False, stream=sink) as video:
+        for i in range(33):  # 1.32 s: covers the 1.3 s of sound
+            video.write(gradient_frame(i))
+    data = sink.getvalue()
+    boxes = _boxes(data)
+    assert boxes[:2] == ["ftyp", "moov"] and "moof" in boxes
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tone.wav"]
+    (tmp_path / "s.mp4").write_bytes(data)
+    info = probe(tmp_path / "s.mp4")
+    assert info["audio"] and info["frames"] == 33 and info["size"] == (64, 48)
+
+
+def test_stream_failure_midway_raises_and_stops_ffmpeg(tmp_path):
+    import io
+
+    sink = io.BytesIO()
+    with pytest.raises(KeyError):
+        with VideoWriter("-", 64, 48, fps=25, stream=sink) as video:
+            video.write(gradient_frame(0))
+            raise KeyError("boom")
+    assert video._process.poll() is not None  # ffmpeg is gone
+    assert b"moof" not in sink.getvalue()  # killed before it wrote a fragment
+
+
+def test_ffmpeg_decoded_audio_is_muxed_from_the_source(tmp_path, tone_wav):
+    """An m4a source is muxed by ffmpeg itself (no PCM copy): the video carries 1.3 s of sound."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    m4a = tmp_path / "tone.m4a"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-i", str(tone_wav), "-c:a", "aac", str(m4a)],
+                   check=True)
+    sound = audio_info(m4a)
+    assert sound.decoder == "ffmpeg"
+    out = tmp_path / "v.mp4"
+    with VideoWriter(out, 64, 48, fps=25, audio=sound) as video:
+        for i in range(50):
+            video.write(gradient_frame(i))
+    info = probe(out)
+    assert info["audio"] and info["seconds"] == pytest.approx(1.3, abs=0.05)
