@@ -60,9 +60,9 @@ def _versions() -> list[Check]:
         try:
             version = metadata.version(name)
         except metadata.PackageNotFoundError:
-            optional = name in ("ray",)
-            out.append(Check("versions", name, optional, "not installed" + (" (optional: emotalk[ray] for batch --ray)" if optional else
-                                                                             f": pip install {name}"), required=not optional))
+            optional = name == "ray"
+            fix = "optional: pip install 'emotalk[ray]' for batch --ray" if optional else f"pip install {name}"
+            out.append(Check("versions", name, False, f"not installed ({fix})", required=not optional))
             continue
         out.append(Check("versions", name, True, version))
     return out
