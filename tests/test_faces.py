@@ -199,6 +199,35 @@ def test_tiles_hold_every_face_whole_somewhere():
     assert len(F.tile_windows(1280, 886)) == 30  # 24 tiles of 400 px, 6 of 800 px
 
 
+def test_tiles_skip_sizes_for_faces_far_smaller_than_one_already_found():
+    every = F.tile_windows(4000, 3000)
+    assert len(every) == 341 and min(x1 - x0 for x0, _, x1, _ in every) == 400
+    behind = F.tile_windows(4000, 3000, smallest=150)  # a 600 px face seen on the whole image: none under 150 px sought
+    assert len(behind) == 75 and min(x1 - x0 for x0, _, x1, _ in behind) == 800
+
+
+def test_a_phantom_in_noise_is_not_a_face(group):
+    """Hundreds of passes over blurred noise make the odd phantom face (this 12-megapixel canvas once
+    gave one on a 1600 px tile); the second look on its own crop removes it. A real face passes it."""
+    from PIL import Image, ImageFilter
+
+    rng = np.random.default_rng(1)
+    coarse = rng.integers(20, 235, (3000 // 32 + 2, 4000 // 32 + 2, 3)).astype(np.uint8)
+    smooth = np.asarray(Image.fromarray(coarse).resize((4000, 3000), Image.BICUBIC).filter(ImageFilter.GaussianBlur(12)))
+    noise = np.clip(smooth.astype(np.int16) + rng.integers(-12, 13, (3000, 4000, 3)), 0, 255).astype(np.uint8)
+    start = time.perf_counter()
+    assert F.find_faces(noise) == []
+    print(f"find_faces, 4000x3000 without a face (341 tiles): {time.perf_counter() - start:.2f} s")
+
+    from mediapipe.tasks.python import vision
+
+    canvas, pasted = group
+    with vision.FaceLandmarker.create_from_options(tracking._options(tracking.resolve_model_path(), False, 4)) as landmarker:
+        assert F._confirm(landmarker, canvas, F.FaceBox((20.0, 450.0, 120.0, 570.0), (0, 400, 400, 800))) is None  # bare noise
+        real = F._confirm(landmarker, canvas, F.FaceBox(tuple(pasted[1]), (400, 0, 800, 400)))
+        assert real is not None and F.box_iou(real.box, pasted[1]) > 0.85 and real.window == (400, 0, 800, 400)
+
+
 def test_sightings_merge_into_one_face_each():
     face = (500.0, 300.0, 600.0, 420.0)
     sightings = [F.FaceBox(face, (400, 200, 800, 600)),

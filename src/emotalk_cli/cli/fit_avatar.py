@@ -116,7 +116,7 @@ def _fit_avatar(image, video, output, iterations, seed, gaussians, landmarker, m
         if message.startswith("warning: "):
             warn(message[len("warning: "):])
         elif not quiet:
-            stderr.print(message, markup=False)
+            stderr.print(message, markup=False, soft_wrap=True)
 
     # every face in the photo (the first frame of a video), one chosen; with several, or a small one,
     # the fit runs on a crop around it (a video: the same window in every frame)
