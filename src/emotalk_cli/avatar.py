@@ -124,8 +124,15 @@ def save_avatar(path: str | os.PathLike, avatar: Avatar, meta: dict, overwrite: 
 
 
 def load_avatar(path: str | os.PathLike | None = None) -> Avatar:
-    """Read and validate an avatar file (default: the shipped one)."""
+    """Read and validate an avatar file (default: the shipped one); one Avatar is shared while
+    emotalk_cli.cache is on (batch workers: render and animate only read it)."""
+    from emotalk_cli.cache import cached
+
     source = Path(path) if path is not None else DEFAULT_AVATAR
+    return cached("avatar", (source,), None, lambda: _read_avatar(source))
+
+
+def _read_avatar(source: Path) -> Avatar:
     loaded = artifacts.load_artifact(source, artifacts.AVATAR)
     t = loaded.tensors
     template = template_from_tensors(t, loaded.meta, source, artifacts.AVATAR.made_by)

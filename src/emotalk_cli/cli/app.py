@@ -47,6 +47,9 @@ def _register() -> None:
     from emotalk_cli.cli import fit_avatar
 
     app.command("fit-avatar", help=fit_avatar.__doc__, no_args_is_help=True)(fit_avatar.fit_avatar)
+    from emotalk_cli.cli import batch
+
+    app.command("batch", help=batch.__doc__, no_args_is_help=True)(batch.batch)
     from emotalk_cli.cli import doctor
 
     app.command("doctor", help=doctor.__doc__)(doctor.doctor)

@@ -61,7 +61,13 @@ class LandmarkMap:
 
 def load_landmark_map(path: str | Path | None = None, num_faces: int | None = None) -> LandmarkMap:
     """Read the landmark map (default: the shipped one); `num_faces` checks it fits the template."""
+    from emotalk_cli.cache import cached
+
     source = Path(path) if path is not None else default_map_path()
+    return cached("landmark_map", (source,), num_faces, lambda: _read_landmark_map(source, num_faces))
+
+
+def _read_landmark_map(source: Path, num_faces: int | None) -> LandmarkMap:
     artifact = load_artifact(source, LANDMARK_MAP)
     t, meta = artifact.tensors, artifact.meta
     hint = f"rebuild it: {LANDMARK_MAP.made_by}"

@@ -173,8 +173,15 @@ def save_model(path: str | os.PathLike, model: MotionModel, meta: dict | None = 
 
 
 def load_model(path: str | os.PathLike | None = None, device: torch.device | str = "cpu") -> MotionModel:
-    """Rebuild a MotionModel from its file (default weights/motion.safetensors), in eval mode."""
+    """Rebuild a MotionModel from its file (default weights/motion.safetensors), in eval mode (one
+    model shared while emotalk_cli.cache is on, as in batch workers: callers only read it)."""
+    from emotalk_cli.cache import cached
+
     source = Path(path or DEFAULT_WEIGHTS)
+    return cached("motion_model", (source,), str(device), lambda: _read_model(source, device))
+
+
+def _read_model(source: Path, device: torch.device | str) -> MotionModel:
     state, metadata = read_safetensors(source, FORMAT, VERSION, MADE_BY)
     config = MotionModelConfig(**json.loads(metadata["config"]))
     model = MotionModel(config)

@@ -100,9 +100,15 @@ def load_head_template(path: str | Path | None = None, device: torch.device | st
 
     Raises ArtifactError, naming the command that rebuilds the file, when it is missing or wrong.
     """
+    from emotalk_cli.cache import cached
+
     source = Path(path) if path is not None else default_template_path()
-    artifact = load_artifact(source, HEAD_TEMPLATE)
-    return template_from_tensors(artifact.tensors, artifact.meta, source, HEAD_TEMPLATE.made_by).to(device)
+
+    def read() -> HeadTemplate:  # shared while emotalk_cli.cache is on: fitting copies it before changing it
+        artifact = load_artifact(source, HEAD_TEMPLATE)
+        return template_from_tensors(artifact.tensors, artifact.meta, source, HEAD_TEMPLATE.made_by).to(device)
+
+    return cached("head_template", (source,), str(device), read)
 
 
 def template_from_tensors(t: dict[str, Tensor], meta: dict, source: Path, made_by: str) -> HeadTemplate:

@@ -301,7 +301,16 @@ def load_head(path: str | os.PathLike, device: torch.device | str = "cpu") -> tu
 def load_model(path: str | os.PathLike | None = None, device: torch.device | str = "cpu",
                lexicon_path: str | os.PathLike | None = None) -> Text2AU:
     """Head from `path` (default: the shipped weights/text2au.safetensors) + the packaged encoder,
-    and the gloss lexicon (default weights/lexicon.safetensors) when the head reads glosses."""
+    and the gloss lexicon (default weights/lexicon.safetensors) when the head reads glosses. One model
+    is shared while emotalk_cli.cache is on (batch workers; inference only reads it)."""
+    from emotalk_cli.cache import cached
+    from emotalk_cli.text2au.lexicon import DEFAULT_LEXICON
+
+    files = (path or DEFAULT_WEIGHTS, lexicon_path or DEFAULT_LEXICON)
+    return cached("text2au", files, str(device), lambda: _read_model(path, device, lexicon_path))
+
+
+def _read_model(path, device, lexicon_path) -> Text2AU:
     head, _ = load_head(path or DEFAULT_WEIGHTS, device)
     lexicon = load_lexicon(lexicon_path) if head.config.glosses else None
     if head.config.tags and not lexicon.tags:

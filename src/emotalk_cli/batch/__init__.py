@@ -1,0 +1,44 @@
+"""emotalk batch: JSON Lines of jobs on a pool of local worker processes or on Ray actors, models
+loaded once per worker, resumable, a bad job failing alone.
+
+    from emotalk_cli.batch import LocalPool, Report, read_jobs, run_batch
+    jobs = read_jobs(open("jobs.jsonl"), base=Path("."))
+    code = run_batch(jobs, LocalPool(workers=2), force=False, report=Report())
+
+Modules: jobs (parse and check each line through the real command; outputs, partial files),
+runner (a job inside a worker: the real command, captured errors, thread set-up, warm-up),
+pool (local worker processes: deaths, retries, Ctrl-C), worker (the local worker's loop),
+ray_runner (the same on Ray actors), report (status lines on stdout, progress on stderr).
+Importing this package loads neither torch nor Ray.
+"""
+
+from __future__ import annotations
+
+from emotalk_cli.batch.jobs import COMMANDS, Job, job_result, outputs_exist, read_jobs
+from emotalk_cli.batch.pool import BatchInterrupted, LocalPool, default_workers, threads_per_worker
+from emotalk_cli.batch.report import Report
+
+
+def run_batch(jobs: list[Job], runner, force: bool = False, report: Report | None = None) -> int:
+    """Report the refused jobs, skip the done ones (outputs all there, unless `force` or the job's own
+    "force"), run the rest on `runner` (LocalPool or RayRunner); 0 when no job failed, else 1.
+    Raises BatchInterrupted on Ctrl-C (finished jobs reported, no partial file left)."""
+    report = report or Report()
+    todo: list[Job] = []
+    for job in jobs:
+        if job.error is not None:
+            report.finished(job_result(job, "error", job.error))
+        elif not (force or job.force) and outputs_exist(job):
+            report.finished(job_result(job, "skipped"))
+        else:
+            todo.append(job)
+    report.begin(len(jobs), len(todo), runner.describe() if todo else None)
+    try:
+        runner.run(todo, force, report)
+    finally:
+        report.end()
+    return 1 if report.failed else 0
+
+
+__all__ = ["BatchInterrupted", "COMMANDS", "Job", "LocalPool", "Report", "default_workers", "read_jobs", "run_batch",
+           "threads_per_worker"]
