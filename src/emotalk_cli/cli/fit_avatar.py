@@ -48,7 +48,7 @@ MAX_FRAMES = 8  # video frames sampled evenly: enough views of a talking face, a
 
 
 def fit_avatar(
-    image: Optional[Path] = typer.Option(None, "--image", "-i", help="A portrait photo (JPEG, PNG): one face, frontal, well lit."),
+    image: Optional[Path] = typer.Option(None, "--image", "-i", help="A photo (JPEG, PNG): a portrait, or a group (--face picks one); frontal, well lit."),
     video: Optional[Path] = typer.Option(None, "--video", help="A video of one person talking to the camera (any length; frames are sampled)."),
     face: Optional[int] = typer.Option(None, "--face", help="Which face to fit when there are several: 1, 2, ... "
                                        "numbered left to right (as the note on stderr lists them) [default: the largest]."),
@@ -154,7 +154,7 @@ def _fit_avatar(image, video, output, iterations, seed, gaussians, landmarker, m
     fit = avatar.meta["fit"]
     meta = {
         "command": "emotalk fit-avatar",
-        "options": {"iterations": iterations, "seed": seed, "gaussians": gaussians, "max_frames": max_frames,
+        "options": {"iterations": iterations, "seed": seed, "gaussians": gaussians, "max_frames": max_frames, "face": face,
                     "clear_fringe_mm": clear_fringe, "define_brows": define_brows,
                     "resolution": config.resolution, "device": torch_device.type},
         "source": {"file": source.name, "sha256": file_sha256(source), "kind": "image" if image is not None else "video",

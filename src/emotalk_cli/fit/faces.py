@@ -168,6 +168,8 @@ def find_faces(rgb: np.ndarray, model_path: str | os.PathLike | None = None) -> 
 
     rgb = _check_rgb(rgb, "the image")
     height, width = rgb.shape[:2]
+    if min(width, height) < MIN_FACE_WIDTH_PX:
+        raise TrackingError(f"the image is {width}x{height} pixels: give a photo with a face at least {MIN_FACE_WIDTH_PX} px wide")
     model = resolve_model_path(model_path)
     with _native_stderr_silenced(), vision.FaceLandmarker.create_from_options(
         _options(model, video=False, num_faces=FACES_PER_PASS)
