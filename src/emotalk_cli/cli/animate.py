@@ -50,7 +50,7 @@ from typing import Optional
 import typer
 
 from emotalk_cli.cli.common import (check_stdout_outputs, fail, parse_assignments, progress, refuse_existing,
-                                    reported_errors, stderr, warn)
+                                    render_backend, reported_errors, stderr, warn)
 from emotalk_cli.errors import EmotalkError
 
 MAX_STEPS = 25  # the sampler's ceiling (motion.generate.MAX_STEPS)
@@ -132,15 +132,18 @@ def _animate(audio, emotion, au, au_track, output, avatar, weights, strength, li
         check_frame_size(size, size)
     refuse_existing(None if motion_only else output, motion_out, csv, force=force)
     torch_device = resolve_device(device)
+    if not motion_only:  # before the motion is sampled: a gsplat that cannot run fails (or warns) first
+        backend, render_device = render_backend(backend, torch_device, quiet)
     with opened_audio(audio) as sound:  # '-': stdin spooled to a temporary file, kept until the video is written
         _animate_sound(checked_audio_info(sound), audio, emotion, au, au_track, output, avatar, weights, strength,
                        lip_strength, seed, steps, lip_samples, silence_pad, head_motion, blinks, motion_out, csv,
-                       motion_only, size, backend, torch_device, force, quiet, started)
+                       motion_only, size, backend, torch_device, render_device if not motion_only else None,
+                       force, quiet, started)
 
 
 def _animate_sound(sound, audio, emotion, au, au_track, output, avatar, weights, strength, lip_strength, seed, steps,
                    lip_samples, silence_pad, head_motion, blinks, motion_out, csv, motion_only, size, backend,
-                   torch_device, force, quiet, started) -> None:
+                   torch_device, render_device, force, quiet, started) -> None:
     """From the opened audio on: features, motion, outputs. Outputs to stdout go last, so a failure
     before them leaves stdout empty."""
     from emotalk_cli import artifacts, facs
@@ -152,7 +155,7 @@ def _animate_sound(sound, audio, emotion, au, au_track, output, avatar, weights,
     from emotalk_cli.motion.livelink import write_livelink_csv
     from emotalk_cli.render.video import is_stdout
 
-    model = load_model(weights, "cpu")
+    model = load_model(weights, torch_device)
     fps = model.config.fps
     seconds = sound.seconds
     num_frames = frame_count(seconds, fps)
@@ -160,7 +163,7 @@ def _animate_sound(sound, audio, emotion, au, au_track, output, avatar, weights,
     features = file_features(sound, num_frames, feature_config(model), report=report)  # streamed: never held whole
     if (message := report.warning(f"--audio {sound.label}")) is not None:
         warn(message)  # once, however many blocks had NaN or inf
-    prompt = _prompt(emotion, au, au_track, seconds, num_frames, fps)
+    prompt = _prompt(emotion, au, au_track, seconds, num_frames, fps, torch_device)
 
     if lip_strength is None:
         lip_strength = default_lip_strength(model)
@@ -183,7 +186,7 @@ def _animate_sound(sound, audio, emotion, au, au_track, output, avatar, weights,
     if csv is not None and not is_stdout(csv):
         write_livelink_csv(csv, motion, fps, overwrite=force)
     if not motion_only:
-        _render(motion, avatar, output, sound, size, fps, backend, torch_device, force, quiet)
+        _render(motion, avatar, output, sound, size, fps, backend, render_device, force, quiet)
     if is_stdout(motion_out) or is_stdout(csv):
         _write_stdout(motion, meta, fps, csv=is_stdout(csv))
     if not quiet:
@@ -193,11 +196,11 @@ def _animate_sound(sound, audio, emotion, au, au_track, output, avatar, weights,
                      f"in {sample_seconds:.2f} s, total {time.perf_counter() - started:.1f} s)", markup=False, soft_wrap=True)
 
 
-def _prompt(emotion, au, au_track, seconds: float, num_frames: int, fps: float):
+def _prompt(emotion, au, au_track, seconds: float, num_frames: int, fps: float, device="cpu"):
     """The per-frame AU prompt [T, 24] from whichever emotion option was given (zeros for none)."""
     import torch
 
-    from emotalk_cli import artifacts, facs
+    from emotalk_cli import facs
     from emotalk_cli.motion.generate import au_frames
 
     if au is not None:
@@ -212,7 +215,7 @@ def _prompt(emotion, au, au_track, seconds: float, num_frames: int, fps: float):
     if emotion is not None:
         from emotalk_cli.text2au import InferOptions, load_model, text_to_keyframes
 
-        [keyframes] = text_to_keyframes(load_model(), [emotion], InferOptions(duration=seconds))
+        [keyframes] = text_to_keyframes(load_model(device=device), [emotion], InferOptions(duration=seconds))
         for message in keyframes.warnings:
             warn(f"--emotion: {message}")
         return au_frames(keyframes.times, keyframes.au, num_frames, fps)
@@ -258,11 +261,8 @@ def _write_stdout(motion, meta: dict, fps: float, csv: bool) -> None:
 def _render(motion, avatar_path, output, sound, size, fps, backend, device, force, quiet) -> None:
     from emotalk_cli.avatar import DEFAULT_AVATAR, is_avatar_file, load_avatar
     from emotalk_cli.render.frames import ViewOptions, render_avatar
-    from emotalk_cli.render.rasterize import BACKENDS
     from emotalk_cli.render.video import VideoWriter
 
-    if backend not in BACKENDS:
-        raise EmotalkError(f"unknown --backend {backend!r}: use one of {', '.join(BACKENDS)}")
     path = avatar_path or DEFAULT_AVATAR
     if avatar_path is None and not DEFAULT_AVATAR.is_file():
         raise EmotalkError(f"the default avatar {DEFAULT_AVATAR} is missing: run `make weights-avatar`, or give --avatar")

@@ -65,6 +65,26 @@ def check_stdout_outputs(outputs: dict[str, object], binary: tuple[str, ...] = (
                            f"({to_stdout[0]} - > file) or pipe it into a program")
 
 
+def render_backend(backend: str, device, quiet: bool = False):
+    """--backend and the resolved --device -> (the rasterizer frames use, the torch device to render on).
+
+    On a CUDA device gsplat is used where its kernels load or build (a first build is announced on
+    stderr); where they cannot, one warning says why and how to get them, and frames are rendered on
+    the CPU. `--backend gsplat` where it cannot run raises the RenderError that says how to fix it."""
+    import torch
+
+    from emotalk_cli.render.rasterize import resolve_backend
+
+    def announce(message: str) -> None:
+        if not quiet:
+            stderr.print(f"emotalk: {message}", markup=False, soft_wrap=True)
+
+    chosen, warning = resolve_backend(backend, device, note=announce)
+    if warning:
+        warn(warning)
+    return chosen, torch.device(device) if chosen == "gsplat" else torch.device("cpu")
+
+
 def warn(message: str) -> None:
     stderr.print(f"emotalk: warning: {message}", markup=False, soft_wrap=True)
 

@@ -39,7 +39,7 @@ from typing import Optional
 
 import typer
 
-from emotalk_cli.cli.common import fail, progress, refuse_existing, reported_errors, stderr, warn
+from emotalk_cli.cli.common import fail, progress, refuse_existing, render_backend, reported_errors, stderr, warn
 from emotalk_cli.errors import EmotalkError
 from emotalk_cli.fit.photometric_config import PhotometricConfig
 
@@ -103,8 +103,8 @@ def _fit_avatar(image, video, output, iterations, seed, gaussians, landmarker, m
         raise EmotalkError(f"--clear-fringe {clear_fringe} is outside 0 to 50 mm: 0 keeps the fringe, 25 clears the brows")
     if landmarker is not None and not landmarker.is_file():
         raise EmotalkError(f"--landmarker {landmarker} not found: give the path of a face_landmarker.task file")
-    torch_device = resolve_device(device)
-    config = replace(DEFAULTS, iterations=iterations, seed=seed, gaussians=gaussians)
+    backend, torch_device = render_backend("auto", resolve_device(device), quiet)  # the CPU where gsplat cannot run
+    config = replace(DEFAULTS, iterations=iterations, seed=seed, gaussians=gaussians, backend=backend)
 
     source = image if image is not None else video
     if image is not None:

@@ -46,7 +46,8 @@ from typing import Optional
 
 import typer
 
-from emotalk_cli.cli.common import check_stdout_outputs, parse_assignments, progress, refuse_existing, reported_errors, stderr, warn
+from emotalk_cli.cli.common import (check_stdout_outputs, parse_assignments, progress, refuse_existing, render_backend,
+                                    reported_errors, stderr, warn)
 from emotalk_cli.errors import EmotalkError
 
 DEFAULT_DURATION = 4.0  # seconds rendered when neither motion nor audio sets the length
@@ -137,6 +138,8 @@ def _render_in(stack, avatar, output, suffix, motion, audio, au, arkit, width, h
     view = ViewOptions(width=width, height=height, fov=fov, yaw=yaw, pitch=pitch, orbit=orbit,
                        distance=distance, up=up, background=_parse_background(background), path=path)
     torch_device = resolve_device(device)
+    if suffix != ".ply":  # a .ply export rasterizes nothing
+        backend, torch_device = render_backend(backend, torch_device, quiet)
     expression = _static_expression(au, arkit)
     subject = _load_subject(avatar)
 
