@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml scripts/setup_system.sh
 	bash scripts/setup_system.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip "setuptools>=77,<82" wheel  # setuptools and wheel: the wheel test builds without isolation
-	$(VENV)/bin/pip install --quiet -e '.[test]'
+	$(VENV)/bin/pip install --quiet -e '.[test,ray]'
 	# bytecode for our own modules, read even where PYTHONDONTWRITEBYTECODE is set (0.1 s of each cold start)
 	$(PY) -m compileall -q src
 	touch $@
@@ -32,6 +32,7 @@ bench: setup
 	$(PY) benchmarks/bench_cli.py
 	$(PY) benchmarks/bench_animate.py
 	$(PY) benchmarks/bench_text2au.py
+	$(PY) benchmarks/bench_batch.py
 
 eval: setup eval-text2au eval-avatar eval-motion eval-motion-real eval-emotion
 

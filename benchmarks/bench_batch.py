@@ -1,6 +1,6 @@
 """`emotalk batch` against separate `emotalk animate` processes: six 4 s clips, same run, same machine.
 
-    python benchmarks/bench_batch.py [--jobs 6] [--no-ray] [--workers 1,2]     (part of `make bench`)
+    python benchmarks/bench_batch.py [--jobs 6] [--rounds 1] [--no-ray] [--workers 1,2]   (part of `make bench`)
 
 Six animate jobs (examples/hello.wav, 4.24 s of speech; 512x512, 25 fps, the default 20 steps and
 4 lip samples; each its own emotion and seed) are run
@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -83,40 +84,52 @@ def batch(jobs: Path, folder: Path, extra: list[str]) -> tuple[float, list[dict]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=6)
+    parser.add_argument("--rounds", type=int, default=1, help="repeat everything, interleaved (the machine's load drifts)")
     parser.add_argument("--workers", default="", help="also time --workers N for each N in this comma list (e.g. 1,2)")
     parser.add_argument("--no-ray", action="store_true", help="leave out --ray local")
+    parser.add_argument("--no-parallel", action="store_true", help="leave out the separate processes run side by side")
     args = parser.parse_args()
     cores = os.cpu_count() or 1
+    runs: list[tuple[str, list[str]]] = [("local", [])]
+    runs += [("local", ["--workers", w.strip()]) for w in args.workers.split(",") if w.strip()]
+    if not args.no_ray:
+        runs.append(("ray local", ["--ray", "local"]))
+    ratios: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         shutil.copy(SPEECH, folder / "hello.wav")
         jobs = jobs_file(args.jobs, folder)
         clean(folder)
         subprocess.run([str(EMOTALK), "animate", *animate_args(0, folder), "--quiet"], check=True)  # warm-up, untimed
-
-        alone = separate(args.jobs, folder, 1)
-        side_by_side = separate(args.jobs, folder, cores)
-        runs: list[tuple[str, list[str]]] = [("local", [])]
-        runs += [("local", ["--workers", w]) for w in args.workers.split(",") if w.strip()]
-        if not args.no_ray:
-            runs.append(("ray local", ["--ray", "local"]))
-        for runner, extra in runs:
-            seconds, lines = batch(jobs, folder, extra)
-            workers = len({line["worker"] for line in lines})
-            per_job = sum(line["seconds"] for line in lines) / len(lines)
-            print(json.dumps({
-                "bench": "emotalk batch", "runner": runner, "options": " ".join(extra) or "(default workers)",
-                "workers_used": workers, "cores": cores, "jobs": args.jobs, "clip_seconds": 4.24, "size": 512,
-                "separate_seconds": round(alone, 2), "separate_parallel_seconds": round(side_by_side, 2),
-                "separate_parallel": cores, "batch_seconds": round(seconds, 2),
-                "ratio": round(seconds / alone, 3), "ratio_vs_parallel": round(seconds / side_by_side, 3),
-                "goal_ratio": GOAL, "met": seconds / alone <= GOAL,
-                "job_seconds_mean": round(per_job, 2),
-                "clips_per_hour_per_core": round(3600 / per_job * workers / cores, 1),
-                "clips_per_hour_per_core_with_startup": round(3600 * args.jobs / seconds / cores, 1),
-                "separate_clips_per_hour_per_core": round(3600 * args.jobs / alone / cores, 1),
-                "load_average": [round(x, 2) for x in os.getloadavg()],
-            }), flush=True)
+        for round_ in range(1, args.rounds + 1):
+            alone = separate(args.jobs, folder, 1)
+            side_by_side = None if args.no_parallel else separate(args.jobs, folder, cores)
+            for runner, extra in runs:
+                seconds, lines = batch(jobs, folder, extra)
+                workers = len({line["worker"] for line in lines})
+                per_job = sum(line["seconds"] for line in lines) / len(lines)
+                label = f"{runner} {' '.join(extra)}".strip()
+                ratios.setdefault(label, []).append(seconds / alone)
+                print(json.dumps({
+                    "bench": "emotalk batch", "round": round_, "runner": runner,
+                    "options": " ".join(extra) or "(default workers)", "workers_used": workers, "cores": cores,
+                    "jobs": args.jobs, "clip_seconds": 4.24, "size": 512,
+                    "separate_seconds": round(alone, 2), "batch_seconds": round(seconds, 2),
+                    "ratio": round(seconds / alone, 3), "goal_ratio": GOAL, "met": seconds / alone <= GOAL,
+                    **({} if side_by_side is None else {
+                        "separate_side_by_side_seconds": round(side_by_side, 2), "side_by_side": cores,
+                        "ratio_vs_side_by_side": round(seconds / side_by_side, 3)}),
+                    "job_seconds_mean": round(per_job, 2),
+                    "clips_per_hour_per_core": round(3600 / per_job * workers / cores, 1),
+                    "clips_per_hour_per_core_with_startup": round(3600 * args.jobs / seconds / cores, 1),
+                    "separate_clips_per_hour_per_core": round(3600 * args.jobs / alone / cores, 1),
+                    "load_average": [round(x, 2) for x in os.getloadavg()],
+                }), flush=True)
+    if args.rounds > 1:
+        for label, values in ratios.items():
+            print(json.dumps({"bench": "emotalk batch", "summary": label, "rounds": args.rounds,
+                              "ratio_median": round(statistics.median(values), 3),
+                              "ratios": [round(v, 3) for v in values], "goal_ratio": GOAL}), flush=True)
 
 
 if __name__ == "__main__":

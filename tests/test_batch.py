@@ -329,6 +329,54 @@ def test_ctrl_c_stops_the_batch_without_partial_files_and_a_rerun_finishes_it(tm
     assert probe(tmp_path / "out" / "long.mp4")["frames"] == 300
 
 
+@pytest.mark.slow
+def test_a_ray_worker_killed_mid_job_is_retried(tmp_path):
+    pytest.importorskip("ray")
+    long_speech(tmp_path)
+    (tmp_path / "out").mkdir()
+    jobs = write_jobs(tmp_path, [{"command": "animate", "audio": "long.wav", "output": "out/long.mp4", **TINY}])
+    process = subprocess.Popen([str(EMOTALK), "batch", str(jobs), "--ray", "local"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=ray_env())
+    try:
+        wait_for_partial(tmp_path / "out", process)
+        actors = [pid for pid in _descendants(process.pid) if _cmdline(pid).startswith(b"ray::JobActor.run")]
+        assert len(actors) == 1
+        os.kill(actors[0], signal.SIGKILL)
+        out, err = process.communicate(timeout=600)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    [line] = [json.loads(line) for line in out.splitlines()]
+    assert line["status"] == "ok" and line["retried"] is True and line["worker"] != f"ray-{socket.gethostname()}-{actors[0]}"
+    assert f"Ray worker ray-{socket.gethostname()}-{actors[0]} died while running it" in err
+    assert probe(tmp_path / "out" / "long.mp4")["frames"] == 300
+    assert no_partials(tmp_path) == []
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _descendants(pid: int) -> list[int]:
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    found, frontier = [], [pid]
+    while frontier:
+        children = [child for child, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = children
+    return found
+
+
 def _workers(pid: int) -> list[int]:
     """Process ids of the batch's worker processes (its children started by multiprocessing's spawn;
     not its resource tracker), from /proc."""

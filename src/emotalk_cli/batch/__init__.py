@@ -32,7 +32,7 @@ def run_batch(jobs: list[Job], runner, force: bool = False, report: Report | Non
             report.finished(job_result(job, "skipped"))
         else:
             todo.append(job)
-    report.begin(len(jobs), len(todo), runner.describe() if todo else None)
+    report.begin(len(jobs), len(todo), runner.describe(len(todo)) if todo else None)
     try:
         runner.run(todo, force, report)
     finally:

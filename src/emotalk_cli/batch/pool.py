@@ -91,8 +91,9 @@ class LocalPool:
         self.context = multiprocessing.get_context("spawn")
         self._count = 0
 
-    def describe(self) -> str:
-        return f"{self.workers} local worker{'s' * (self.workers != 1)} of {self.threads} thread{'s' * (self.threads != 1)}"
+    def describe(self, jobs: int) -> str:
+        count = min(self.workers, jobs)
+        return f"{count} local worker{'s' * (count != 1)} of {self.threads} thread{'s' * (self.threads != 1)}"
 
     def _start(self, commands: set[str]) -> _Worker:
         from emotalk_cli.batch.worker import worker_main

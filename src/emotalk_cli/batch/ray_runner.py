@@ -15,9 +15,11 @@ that cluster's head directly.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
+from typing import Iterator, TextIO
 
 from emotalk_cli.batch.jobs import Job, job_result as _result, remove_partials
 from emotalk_cli.batch.pool import BatchInterrupted
@@ -64,6 +66,31 @@ class JobActor:
         return self.state
 
 
+@contextlib.contextmanager
+def status_stdout() -> Iterator[TextIO]:
+    """A stream for the status lines while Ray runs in this process. Ray's driver prints some cluster
+    messages on stdout (a worker that died: "(raylet) A worker died ..."), and stdout carries the
+    batch's status lines: for the duration, file descriptor 1 and sys.stdout point at stderr, and
+    the status lines go to a copy of the real stdout."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    previous = sys.stdout
+    out = os.fdopen(os.dup(saved), "w", buffering=1, encoding="utf-8")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    try:
+        yield out
+    finally:
+        try:
+            out.flush()
+            out.close()
+        except (BrokenPipeError, OSError, ValueError):
+            pass
+        sys.stdout = previous
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def connect(address: str):
     """ray.init for an address as the CLI takes it; EmotalkError with the fix when it cannot."""
     try:
@@ -107,9 +134,10 @@ class RayRunner:
         self.workers = self.asked_workers or max(1, cpus // self.threads)
         self.remote = self.ray.remote(JobActor)
 
-    def describe(self) -> str:
+    def describe(self, jobs: int) -> str:
         self._connect()
-        return (f"{self.workers} Ray worker{'s' * (self.workers != 1)} of {self.threads} thread{'s' * (self.threads != 1)} "
+        count = min(self.workers, jobs)
+        return (f"{count} Ray worker{'s' * (count != 1)} of {self.threads} thread{'s' * (self.threads != 1)} "
                 f"on {self.nodes} node{'s' * (self.nodes != 1)} ({self.address})")
 
     def close(self) -> None:
@@ -234,4 +262,4 @@ def _first_line(err: BaseException) -> str:
 
 
 
-__all__ = ["JobActor", "RayRunner", "connect"]
+__all__ = ["JobActor", "RayRunner", "connect", "status_stdout"]

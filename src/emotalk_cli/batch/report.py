@@ -36,10 +36,11 @@ class Report:
         self.total = total
         if self.quiet:
             return
-        done = total - to_run
+        refused, skipped = self.counts["error"], self.counts["skipped"]
         if to_run and where:
-            self._say(f"batch: {to_run} job{'s' * (to_run != 1)} to run on {where}"
-                      + (f" ({done} already decided: refused or done)" if done else ""))
+            others = [f"{refused} refused" if refused else "", f"{skipped} done already" if skipped else ""]
+            others = ", ".join(o for o in others if o)
+            self._say(f"batch: {to_run} job{'s' * (to_run != 1)} to run on {where}" + (f" ({others})" if others else ""))
         if self.err.isatty() and to_run:
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -58,7 +59,7 @@ class Report:
         if not self.quiet:
             seconds = time.monotonic() - self.started_at
             parts = [f"{self.counts[s]} {s}" for s in ("ok", "skipped", "error") if self.counts[s]]
-            self._say(f"batch: {', '.join(parts) or 'no jobs'} in {seconds:.1f} s")
+            self._say(f"batch: {', '.join(parts) or 'no job finished'} in {seconds:.1f} s")
 
     @property
     def failed(self) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import traceback
 
 
 INTERRUPTED = 130  # the worker's exit status after a job was stopped by SIGINT or SIGTERM
@@ -26,9 +27,10 @@ def worker_main(conn, index: int, threads: int, commands: list[str]) -> None:
     os.dup2(2, 1)  # stray prints go to stderr; stdout carries the batch's status lines
     sys.stdout = sys.stderr
     signal.signal(signal.SIGTERM, _terminate)
+    code = 0
     try:
-        from emotalk_cli.batch.runner import JobRunner, Throttle, set_threads, warm_up
         from emotalk_cli import cache
+        from emotalk_cli.batch.runner import JobRunner, Throttle, set_threads, warm_up
 
         set_threads(threads)
         cache.enable()
@@ -45,15 +47,21 @@ def worker_main(conn, index: int, threads: int, commands: list[str]) -> None:
             result = runner.run(job, force, listener)
             conn.send(("done", result))
             if result["status"] == "interrupted":
-                conn.close()
-                sys.exit(INTERRUPTED)  # SIGTERM or SIGINT reached the job: leave; the parent retries it or is stopping
+                code = INTERRUPTED  # SIGTERM or SIGINT reached the job: leave; the parent retries it or is stopping
+                break
     except (KeyboardInterrupt, EOFError, BrokenPipeError):
         pass  # Ctrl-C while idle, or the parent is gone
-    finally:
-        try:
-            conn.close()
-        except OSError:
-            pass
+    except BaseException:  # noqa: BLE001 - a worker that cannot start: say why, the parent reports it
+        traceback.print_exc()
+        code = 1
+    try:
+        conn.close()
+        sys.stderr.flush()
+    except OSError:
+        pass
+    # nothing is left to tidy: outputs are renamed into place when complete, and Python's teardown after
+    # torch takes half a second a worker
+    os._exit(code)
 
 
 __all__ = ["worker_main"]

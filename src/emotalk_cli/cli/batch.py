@@ -38,6 +38,7 @@ see: put inputs and outputs on storage every node mounts at the same path.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import Optional
@@ -74,24 +75,24 @@ def batch(
     parsed = read_jobs(lines, base)
     if not parsed and not quiet:
         stderr.print(f"batch: {jobs} holds no jobs", markup=False)
-    if ray is not None:
-        from emotalk_cli.batch.ray_runner import RayRunner
-
-        runner = RayRunner(ray, workers)
-    else:
-        count = workers or default_workers()
-        runner = LocalPool(count)
-    report = Report(quiet=quiet)
-    try:
-        code = run_batch(parsed, runner, force=force, report=report)
-    except EmotalkError as err:
-        raise fail(str(err)) from None
-    except (BatchInterrupted, KeyboardInterrupt):
-        left = len(parsed) - sum(report.counts.values())
-        raise fail(f"interrupted: {left} job{'s' * (left != 1)} not finished, no partial file left; "
-                   "run the same command again to finish them", code=130) from None
-    finally:
+    with contextlib.ExitStack() as stack:
         if ray is not None:
-            runner.close()
+            from emotalk_cli.batch.ray_runner import RayRunner, status_stdout
+
+            out = stack.enter_context(status_stdout())  # Ray prints on stdout; the status lines keep it
+            runner = RayRunner(ray, workers)
+            stack.callback(runner.close)
+        else:
+            out = sys.stdout
+            runner = LocalPool(workers or default_workers())
+        report = Report(quiet=quiet, out=out)
+        try:
+            code = run_batch(parsed, runner, force=force, report=report)
+        except EmotalkError as err:
+            raise fail(str(err)) from None
+        except (BatchInterrupted, KeyboardInterrupt):
+            left = len(parsed) - sum(report.counts.values())
+            raise fail(f"interrupted: {left} job{'s' * (left != 1)} not finished, no partial file left; "
+                       "run the same command again to finish them", code=130) from None
     if code:
         raise typer.Exit(code)
