@@ -18,6 +18,10 @@ Examples:
 
   cat a.wav | emotalk animate --audio - -o - | ffmpeg -i - -c copy out.mkv    (stdin in, fragmented mp4 out)
 
+  emotalk animate --audio a.wav --emotion "cheerful" --background transparent -o talk.webm    (VP9 with alpha)
+
+  emotalk animate --audio a.wav --background "#203040" -o talk.mp4
+
 The emotion comes from --emotion (free text through text2au, spread over the audio), --au (a constant
 expression) or --au-track (an emotalk.au_track file from `emotalk text2au -o`; '-' reads stdin; a
 track made with text2au's default 1 s per clause is spread over the audio); none gives a neutral
@@ -31,11 +35,17 @@ mouth at rest unless the audio itself starts or ends mid-word (then the lips fol
 frame; --silence-pad 0 holds them shut there instead). --csv writes the motion as ARKit blendshapes in the Live Link Face
 CSV layout (Unreal, Blender, Maya importers).
 
+--background sets what is behind the head: a colour (white, black, #rrggbb, #rgb, R,G,B in 0..1) or
+transparent: RGBA frames in a .webm (VP9 with alpha, opus audio) or .mov (ProRes 4444 with alpha, aac
+audio); .mp4 (h264) has no alpha and is refused, and without -o a transparent video is named .webm.
+.webm with a colour is VP9 too. VP9's alpha is read by browsers and by ffmpeg with `-c:v libvpx-vp9`
+before `-i` (its native vp9 decoder drops it).
+
 --audio reads wav, flac and ogg directly and anything else the shipped ffmpeg decodes (m4a/aac, mp3,
 opus/webm, the sound of mp4/mov/mkv videos), streamed, so an hour of audio takes no more memory than
 a minute; '-' reads the audio from stdin. '-' as -o, --motion-out or --csv writes that output to
 stdout (one of them at most): the video as fragmented mp4, which ffmpeg and players read from a
-pipe; progress and messages stay on stderr. Samples that are NaN or infinite are read as silence,
+pipe, or as webm with --format webm; progress and messages stay on stderr. Samples that are NaN or infinite are read as silence,
 with one warning.
 """
 
@@ -57,6 +67,7 @@ MAX_STEPS = 25  # the sampler's ceiling (motion.generate.MAX_STEPS)
 LIP_SAMPLES = 4  # motion.generate.GenerateOptions.lip_samples
 MAX_LIP_SAMPLES = 16
 SILENCE_PAD = 2  # motion.generate.GenerateOptions.silence_pad
+FORMATS = {"mp4": ".mp4", "webm": ".webm", "mov": ".mov"}  # --format -> the video suffix it stands for
 MAX_SILENCE_PAD = 25
 
 
@@ -65,7 +76,9 @@ def animate(
     emotion: Optional[str] = typer.Option(None, "--emotion", "-e", help="Emotion as free text, e.g. 'gently amused' (through text2au)."),
     au: Optional[str] = typer.Option(None, "--au", help="Emotion as action units, e.g. AU12=0.6,AU6=0.4 (intensities 0..1)."),
     au_track: Optional[str] = typer.Option(None, "--au-track", help="AU track file (emotalk text2au -o); '-' reads it from stdin."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Video to write [default: the audio's name with .mp4]; '-' streams it to stdout as fragmented mp4."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Video to write: .mp4, .webm, .mov or .mkv [default: the audio's name with .mp4, .webm when transparent]; '-' streams it to stdout as fragmented mp4 (see --format)."),
+    output_format: Optional[str] = typer.Option(None, "--format", help="Video container: mp4, webm or mov [default: from -o's suffix; mp4 for -o -; webm streams too]."),
+    background: Optional[str] = typer.Option(None, "--background", help="white, black, #rrggbb, R,G,B in 0..1, or transparent (RGBA: .webm or .mov; not .mp4); photo needs an avatar with a photo scene, which none has yet [default: white]."),
     avatar: Optional[Path] = typer.Option(None, "--avatar", "-a", help="Avatar (.safetensors) [default: weights/default_avatar.safetensors]."),
     weights: Optional[Path] = typer.Option(None, "--weights", help="Motion model [default: weights/motion.safetensors]."),
     strength: float = typer.Option(1.0, "--strength", help="How strongly the emotion shows (classifier-free guidance scale, 0..5)."),
@@ -108,40 +121,69 @@ def animate(
         raise fail("--audio - and --au-track - both read stdin: give one of them as a file", code=2)
     if str(audio) == "-" and output is None and not motion_only:
         raise fail("--audio - has no file name to name the video after: give -o out.mp4 (or -o - for stdout)", code=2)
+    if output_format is not None and output_format.lower() not in FORMATS:
+        raise fail(f"--format {output_format}: use one of {', '.join(FORMATS)}", code=2)
+    try:
+        chosen = _parse_background(background)
+    except EmotalkError as err:
+        raise fail(str(err), code=2) from None
     try:
         check_stdout_outputs({"-o": output, "--motion-out": motion_out, "--csv": csv}, binary=("-o", "--motion-out"))
     except EmotalkError as err:
         raise fail(str(err), code=2) from None
     with reported_errors():
-        _animate(audio, emotion, au, au_track, output, avatar, weights, strength, lip_strength, seed, steps, lip_samples,
-                 silence_pad, head_motion, blinks, motion_out, csv, motion_only, size, backend, device, force, quiet)
+        _animate(audio, emotion, au, au_track, output, output_format, chosen, avatar, weights, strength, lip_strength,
+                 seed, steps, lip_samples, silence_pad, head_motion, blinks, motion_out, csv, motion_only, size, backend,
+                 device, force, quiet)
 
 
-def _animate(audio, emotion, au, au_track, output, avatar, weights, strength, lip_strength, seed, steps, lip_samples,
-             silence_pad, head_motion, blinks, motion_out, csv, motion_only, size, backend, device, force, quiet) -> None:
+def _parse_background(text: Optional[str]):
+    """--background -> render.background.Background, or None when not given (the avatar's default)."""
+    from emotalk_cli.render.background import parse_background
+
+    return None if text is None else parse_background(text)
+
+
+def _animate(audio, emotion, au, au_track, output, output_format, chosen, avatar, weights, strength, lip_strength,
+             seed, steps, lip_samples, silence_pad, head_motion, blinks, motion_out, csv, motion_only, size, backend,
+             device, force, quiet) -> None:
     from emotalk_cli.audio.features import checked_audio_info
     from emotalk_cli.audio.io import opened_audio
     from emotalk_cli.device import resolve_device
-    from emotalk_cli.render.video import VIDEO_SUFFIXES, check_frame_size, is_stdout
+    from emotalk_cli.render.video import VIDEO_SUFFIXES, check_frame_size, check_video_output, is_stdout
 
     started = time.perf_counter()
+    video = None  # (the avatar, its background, the container) when a video is made
     if not motion_only:
-        output = output or audio.with_suffix(".mp4")
+        alpha = chosen is not None and chosen.alpha
+        suffix = FORMATS[output_format.lower()] if output_format else (".webm" if alpha else ".mp4")
+        output = output or audio.with_suffix(suffix)
         if not is_stdout(output) and output.suffix.lower() not in VIDEO_SUFFIXES:
-            raise EmotalkError(f"-o {output}: end it in .mp4 (video); for motion alone use --motion-only --motion-out")
+            raise EmotalkError(f"-o {output}: end it in .mp4, .webm or .mov (video); for motion alone use "
+                               "--motion-only --motion-out")
+        if output_format and not is_stdout(output) and output.suffix.lower() != suffix:
+            raise EmotalkError(f"-o {output} does not end in {suffix} as --format {output_format} asks: rename it, "
+                               "or leave out --format")
+        container = check_video_output(output, alpha, (output_format or "mp4").lower() if is_stdout(output) else None)
         check_frame_size(size, size)
     refuse_existing(None if motion_only else output, motion_out, csv, force=force)
+    if not motion_only:  # before the motion is sampled: a bad avatar or background fails first
+        from emotalk_cli.render.background import resolve_background
+
+        subject = _load_avatar(avatar)
+        video = (subject, resolve_background(chosen, subject, "the default avatar" if avatar is None else str(avatar)),
+                 container)
     torch_device = resolve_device(device)
     if not motion_only:  # before the motion is sampled: a gsplat that cannot run fails (or warns) first
         backend, render_device = render_backend(backend, torch_device, quiet)
     with opened_audio(audio) as sound:  # '-': stdin spooled to a temporary file, kept until the video is written
-        _animate_sound(checked_audio_info(sound), audio, emotion, au, au_track, output, avatar, weights, strength,
+        _animate_sound(checked_audio_info(sound), audio, emotion, au, au_track, output, video, weights, strength,
                        lip_strength, seed, steps, lip_samples, silence_pad, head_motion, blinks, motion_out, csv,
                        motion_only, size, backend, torch_device, render_device if not motion_only else None,
                        force, quiet, started)
 
 
-def _animate_sound(sound, audio, emotion, au, au_track, output, avatar, weights, strength, lip_strength, seed, steps,
+def _animate_sound(sound, audio, emotion, au, au_track, output, video, weights, strength, lip_strength, seed, steps,
                    lip_samples, silence_pad, head_motion, blinks, motion_out, csv, motion_only, size, backend,
                    torch_device, render_device, force, quiet, started) -> None:
     """From the opened audio on: features, motion, outputs. Outputs to stdout go last, so a failure
@@ -186,7 +228,7 @@ def _animate_sound(sound, audio, emotion, au, au_track, output, avatar, weights,
     if csv is not None and not is_stdout(csv):
         write_livelink_csv(csv, motion, fps, overwrite=force)
     if not motion_only:
-        _render(motion, avatar, output, sound, size, fps, backend, render_device, force, quiet)
+        _render(motion, *video, output, sound, size, fps, backend, render_device, force, quiet)
     if is_stdout(motion_out) or is_stdout(csv):
         _write_stdout(motion, meta, fps, csv=is_stdout(csv))
     if not quiet:
@@ -258,10 +300,9 @@ def _write_stdout(motion, meta: dict, fps: float, csv: bool) -> None:
         write_stream(path.read_bytes())
 
 
-def _render(motion, avatar_path, output, sound, size, fps, backend, device, force, quiet) -> None:
+def _load_avatar(avatar_path):
+    """The rigged avatar to animate (the default one when `avatar_path` is None); a static .ply is refused."""
     from emotalk_cli.avatar import DEFAULT_AVATAR, is_avatar_file, load_avatar
-    from emotalk_cli.render.frames import ViewOptions, render_avatar
-    from emotalk_cli.render.video import VideoWriter
 
     path = avatar_path or DEFAULT_AVATAR
     if avatar_path is None and not DEFAULT_AVATAR.is_file():
@@ -269,13 +310,19 @@ def _render(motion, avatar_path, output, sound, size, fps, backend, device, forc
     if not (path.suffix.lower() == ".safetensors" and path.is_file() and is_avatar_file(path)):
         raise EmotalkError(f"--avatar {path}: not a rigged avatar (.safetensors from emotalk fit-avatar); "
                            "a static .ply cannot follow a face's motion")
-    subject = load_avatar(path)
-    view = ViewOptions(width=size, height=size)
+    return load_avatar(path)
+
+
+def _render(motion, subject, background, container, output, sound, size, fps, backend, device, force, quiet) -> None:
+    from emotalk_cli.render.frames import ViewOptions, render_avatar
+    from emotalk_cli.render.video import VideoWriter
+
+    view = ViewOptions(width=size, height=size, background=background.rgb, transparent=background.transparent)
     num_frames = motion["arkit"].shape[0]
     frames = render_avatar(subject, view, motion["arkit"], motion["head_rotation"], motion["head_translation"],
                            motion["gaze"], backend=backend, device=device)
-    with progress(quiet) as bar, VideoWriter(output, size, size, fps, audio=sound, overwrite=force,
-                                                         cut_to_audio=False) as video:
+    with progress(quiet) as bar, VideoWriter(output, size, size, fps, audio=sound, overwrite=force, cut_to_audio=False,
+                                             alpha=background.alpha, container=container) as video:
         task = bar.add_task("rendering", total=num_frames, unit="frames")
         for frame in frames:
             video.write(frame)

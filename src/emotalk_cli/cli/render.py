@@ -24,15 +24,26 @@ Examples:
 
   emotalk render --au AU12=1 --format png -o - > smile.png
 
+  emotalk render --au AU12=0.8,AU6=0.6 --background transparent -o smile.png     (RGBA)
+
+  emotalk render --motion motion.safetensors --audio a.wav --background transparent -o out.webm
+
+  emotalk render --au AU12=0.8 --background "#1e90ff" -o blue.png
+
 Without --avatar the default avatar in weights/ is used. A rigged avatar (.safetensors from
 fit-avatar) follows the motion's expression, gaze and head pose; --au and --arkit set (or, with a
 motion, add) an expression. A .ply in the standard 3D Gaussian Splatting layout renders as a static
 scene; a motion file moves it rigidly by its head pose. --camera reads a camera path: keyframes of
 yaw, pitch and zoom over time in JSON ({"keyframes": [{"time": 0, "yaw": -20}, {"time": 2, "yaw": 20,
-"pitch": 10, "zoom": 1.3}]}), moving linearly between them. Frames stream into ffmpeg (h264, yuv420p; aac audio cut to
-the shorter of audio and video). --audio reads wav, flac, ogg, m4a, mp3, opus, webm or a video file's
+"pitch": 10, "zoom": 1.3}]}), moving linearly between them. Frames stream into ffmpeg (.mp4, .mov and
+.mkv: h264, yuv420p, aac audio; .webm: VP9, opus audio; the audio cut to the shorter of audio and video).
+--background sets what is behind the head: a colour (white, black, #rrggbb, #rgb, R,G,B in 0..1) or
+transparent: RGBA frames, written as a .png with alpha, .webm (VP9 with alpha, opus audio) or .mov
+(ProRes 4444 with alpha, aac audio); .mp4 (h264) has no alpha and is refused. VP9's alpha is read by
+browsers and by ffmpeg with `-c:v libvpx-vp9` before `-i` (its native vp9 decoder drops it). --audio reads wav, flac, ogg, m4a, mp3, opus, webm or a video file's
 sound ('-': stdin). -o - writes to stdout: a video as fragmented mp4 (which ffmpeg and players read
-from a pipe), or with --format png / ply a still or the Gaussians; progress stays on stderr.
+from a pipe) or with --format webm as webm, or with --format png / ply a still or the Gaussians;
+progress stays on stderr.
 """
 
 from __future__ import annotations
@@ -51,13 +62,13 @@ from emotalk_cli.cli.common import (check_stdout_outputs, parse_assignments, pro
 from emotalk_cli.errors import EmotalkError
 
 DEFAULT_DURATION = 4.0  # seconds rendered when neither motion nor audio sets the length
-FORMATS = {"mp4": ".mp4", "png": ".png", "ply": ".ply"}  # --format -> the output suffix it stands for
+FORMATS = {"mp4": ".mp4", "webm": ".webm", "mov": ".mov", "png": ".png", "ply": ".ply"}  # --format -> the output suffix it stands for
 
 
 def render(
     avatar: Optional[Path] = typer.Option(None, "--avatar", "-a", help="Avatar (.safetensors) or 3DGS .ply scene [default: weights/default_avatar.safetensors]."),
-    output: Path = typer.Option(..., "--output", "-o", help="Output: .mp4 (video), .png (first frame as a still) or .ply (the Gaussians); '-' writes to stdout (see --format)."),
-    output_format: Optional[str] = typer.Option(None, "--format", help="mp4, png or ply [default: from -o's suffix; mp4 for -o -, streamed as fragmented mp4]."),
+    output: Path = typer.Option(..., "--output", "-o", help="Output: .mp4, .webm, .mov or .mkv (video), .png (first frame as a still) or .ply (the Gaussians); '-' writes to stdout (see --format)."),
+    output_format: Optional[str] = typer.Option(None, "--format", help="mp4, webm, mov, png or ply [default: from -o's suffix; mp4 for -o -, streamed as fragmented mp4; webm streams too]."),
     motion: Optional[Path] = typer.Option(None, "--motion", "-m", help="Motion file (emotalk.motion) to drive the head."),
     audio: Optional[Path] = typer.Option(None, "--audio", help="Audio to mux into the video: wav, flac, ogg, m4a, mp3, opus, webm, or a video file's sound; '-' reads it from stdin."),
     au: Optional[str] = typer.Option(None, "--au", help="Expression as action units, e.g. AU12=0.8,AU6=0.6 (intensities 0..1)."),
@@ -74,7 +85,7 @@ def render(
     fov: float = typer.Option(25.0, "--fov", help="Vertical field of view in degrees."),
     distance: Optional[float] = typer.Option(None, "--distance", help="Camera distance in scene units [default: frame the subject]."),
     up: str = typer.Option("+y", "--up", help="The scene's up axis: +y, -y (most COLMAP captures), +z, -z."),
-    background: str = typer.Option("white", "--background", help="white, black, or R,G,B in 0..1."),
+    background: Optional[str] = typer.Option(None, "--background", help="white, black, #rrggbb, R,G,B in 0..1, or transparent (RGBA: .png, .webm or .mov; not .mp4); photo needs an avatar with a photo scene, which none has yet [default: white]."),
     backend: str = typer.Option("auto", "--backend", help="Rasterizer: auto (gsplat on CUDA, else cpu), gsplat, cpu, reference."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
     force: bool = typer.Option(False, "--force", "-f", help="Overwrite the output if it exists."),
@@ -116,13 +127,18 @@ def _render_in(stack, avatar, output, suffix, motion, audio, au, arkit, width, h
     from emotalk_cli.device import resolve_device
     from emotalk_cli.render.rasterize import BACKENDS
     from emotalk_cli.avatar import Avatar
+    from emotalk_cli.render.background import parse_background, resolve_background
     from emotalk_cli.render.frames import ViewOptions, render_avatar, render_scene
-    from emotalk_cli.render.video import IMAGE_SUFFIXES, VIDEO_SUFFIXES, VideoWriter, check_frame_size, is_stdout, write_png
+    from emotalk_cli.render.video import (IMAGE_SUFFIXES, VIDEO_SUFFIXES, VideoWriter, check_frame_size, check_video_output,
+                                          is_stdout, write_png)
 
     started = time.perf_counter()
     if suffix not in VIDEO_SUFFIXES + IMAGE_SUFFIXES + (".ply",):
-        raise EmotalkError(f"-o {output}: unknown output type {suffix or '(none)'}: end it in .mp4 for video, "
-                           ".png for a still or .ply for the Gaussians")
+        raise EmotalkError(f"-o {output}: unknown output type {suffix or '(none)'}: end it in .mp4, .webm or .mov "
+                           "for video, .png for a still or .ply for the Gaussians")
+    chosen = parse_background(background) if background is not None else None
+    if suffix in VIDEO_SUFFIXES:  # before any work: mp4 has no alpha, mov does not stream
+        check_video_output(output, chosen is not None and chosen.alpha, suffix.lstrip("."))
     refuse_existing(output, force=force)
     if backend not in BACKENDS:
         raise EmotalkError(f"unknown --backend {backend!r}: use one of {', '.join(BACKENDS)}")
@@ -135,13 +151,14 @@ def _render_in(stack, avatar, output, suffix, motion, audio, au, arkit, width, h
         if given:
             raise EmotalkError(f"--camera sets the views: leave out {', '.join(given)} (or put them in the path's keyframes)")
         path = load_camera_path(camera)
-    view = ViewOptions(width=width, height=height, fov=fov, yaw=yaw, pitch=pitch, orbit=orbit,
-                       distance=distance, up=up, background=_parse_background(background), path=path)
     torch_device = resolve_device(device)
     if suffix != ".ply":  # a .ply export rasterizes nothing
         backend, torch_device = render_backend(backend, torch_device, quiet)
     expression = _static_expression(au, arkit)
     subject = _load_subject(avatar)
+    backdrop = resolve_background(chosen, subject, "the default avatar" if avatar is None else str(avatar))
+    view = ViewOptions(width=width, height=height, fov=fov, yaw=yaw, pitch=pitch, orbit=orbit, distance=distance,
+                       up=up, background=backdrop.rgb, transparent=backdrop.transparent, path=path)
 
     channels = None  # motion channels, resampled to the output frame rate below
     motion_fps = None
@@ -196,7 +213,8 @@ def _render_in(stack, avatar, output, suffix, motion, audio, au, arkit, width, h
     if suffix in IMAGE_SUFFIXES:
         write_png(output, next(frames), overwrite=force)
     else:
-        with progress(quiet) as bar, VideoWriter(output, width, height, fps, audio=sound, overwrite=force) as video:
+        with progress(quiet) as bar, VideoWriter(output, width, height, fps, audio=sound, overwrite=force,
+                                                 alpha=backdrop.alpha, container=suffix.lstrip(".")) as video:
             task = bar.add_task("rendering", total=num_frames, unit="frames")
             for frame in frames:
                 video.write(frame)
@@ -205,7 +223,8 @@ def _render_in(stack, avatar, output, suffix, motion, audio, au, arkit, width, h
             warn(f"--audio {sound.label}: {video.audio_nonfinite} samples were NaN or infinite; they were muxed as silence")
     if not quiet:
         seconds = time.perf_counter() - started
-        stderr.print(f"wrote {shown} ({num_frames} frame{'s' * (num_frames != 1)}, {width}x{height}, "
+        stderr.print(f"wrote {shown} ({num_frames} frame{'s' * (num_frames != 1)}, {width}x{height}"
+                     f"{', transparent' if backdrop.transparent else ''}, "
                      f"{len(subject)} Gaussians) in {seconds:.1f} s", markup=False)
 
 
@@ -263,16 +282,3 @@ def _static_expression(au: Optional[str], arkit: Optional[str]):
         if not 0.0 <= value <= 1.0:
             raise EmotalkError(f"{name}={value}: intensities go from 0 to 1")
     return weights.clamp(0.0, 1.0)
-
-
-def _parse_background(text: str) -> tuple[float, float, float]:
-    named = {"white": (1.0, 1.0, 1.0), "black": (0.0, 0.0, 0.0)}
-    if text.lower() in named:
-        return named[text.lower()]
-    try:
-        values = tuple(float(v) for v in text.split(","))
-    except ValueError:
-        values = ()
-    if len(values) != 3 or not all(0.0 <= v <= 1.0 for v in values):
-        raise EmotalkError(f"--background {text!r}: use white, black, or three numbers in 0..1 like 0.2,0.2,0.25")
-    return values  # type: ignore[return-value]

@@ -1,5 +1,7 @@
 """Rendering a static Gaussian scene (a .ply, or later an avatar at rest) along a camera path,
-optionally moved rigidly by a motion file's head pose. Frames come out one by one as uint8 images.
+optionally moved rigidly by a motion file's head pose. Frames come out one by one as uint8 images:
+RGB [H, W, 3] on a background colour, or with `ViewOptions(transparent=True)` straight RGBA
+[H, W, 4] (colour un-premultiplied, so it composites over anything as the subject would).
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ class ViewOptions:
     orbit: float = 0.0  # degrees of yaw added over the whole clip (360 = one turn)
     distance: float | None = None  # from the subject's centre, scene units; None frames the subject
     up: str = "+y"  # the scene's up axis: +y (ours), -y (most COLMAP/Inria captures), +z, -z
-    background: tuple[float, float, float] = (1.0, 1.0, 1.0)  # RGB in [0, 1]
+    background: tuple[float, float, float] = (1.0, 1.0, 1.0)  # RGB in [0, 1] (render.background parses --background)
+    transparent: bool = False  # no background: frames are straight RGBA [H, W, 4], alpha the subject's coverage
     path: CameraPath | None = None  # keyframed yaw, pitch and zoom over time; replaces yaw, pitch and orbit
     fps: float = 25.0  # frame rate: when each frame is on the camera path
 
@@ -84,7 +87,7 @@ def pose_matrices(head_rotation: Tensor, head_translation: Tensor, pivot: Tensor
 
 
 def to_uint8(rgb: Tensor) -> np.ndarray:
-    """[..., 3] float in [0, 1] -> uint8 numpy, rounded."""
+    """[..., C] float in [0, 1] -> uint8 numpy, rounded (RGB or RGBA: every channel alike)."""
     if rgb.device.type == "cpu" and rgb.dtype == torch.float32 and not rgb.requires_grad:
         from emotalk_cli.render.cpu_fast import to_uint8_cpu
 
@@ -97,6 +100,21 @@ def to_uint8_reference(rgb: Tensor) -> np.ndarray:
     return (rgb.clamp(0.0, 1.0) * 255.0 + 0.5).to(torch.uint8).cpu().numpy()
 
 
+def straight_rgba(rgb: Tensor, alpha: Tensor) -> Tensor:
+    """Premultiplied colour [..., 3] (rendered with no background, i.e. over black) and alpha [..., 1]
+    -> straight RGBA float [..., 4]: colour / alpha where alpha > 0, black where nothing covers the
+    pixel. Composited back, straight * alpha + background * (1 - alpha), it gives the render on
+    that background exactly (up to rounding), so edges carry no dark or light fringe."""
+    covered = alpha > 0
+    colour = torch.where(covered, rgb / torch.where(covered, alpha, torch.ones_like(alpha)), torch.zeros_like(rgb))
+    return torch.cat([colour, alpha], dim=-1)
+
+
+def _frames(rgb: Tensor, alpha: Tensor, transparent: bool) -> np.ndarray:
+    """The rasterizer's output -> uint8 frames: RGB (background already composited) or straight RGBA."""
+    return to_uint8(straight_rgba(rgb, alpha)) if transparent else to_uint8(rgb)
+
+
 def render_scene(
     splats: Splats,
     view: ViewOptions,
@@ -107,7 +125,7 @@ def render_scene(
     device: torch.device | str = "cpu",
     batch: int = 4,
 ) -> Iterator[np.ndarray]:
-    """Yield `num_frames` frames, uint8 [H, W, 3]. A rigid head pose is applied as the inverse camera
+    """Yield `num_frames` frames, uint8 [H, W, 3] ([H, W, 4] straight RGBA when view.transparent). A rigid head pose is applied as the inverse camera
     motion (viewmat @ pose), which moves view-dependent colour with the head, exactly."""
     if num_frames <= 0:
         raise RenderError("nothing to render: the clip has no frames")
@@ -117,16 +135,16 @@ def render_scene(
         translation = head_translation if head_translation is not None else torch.zeros_like(head_rotation)
         viewmats = viewmats @ pose_matrices(head_rotation[:num_frames].float(), translation[:num_frames].float(), centre)
     splats = splats.to(device)
-    background = torch.tensor(view.background, dtype=torch.float32, device=device)
+    background = None if view.transparent else torch.tensor(view.background, dtype=torch.float32, device=device)
     with torch.no_grad(), rasterizer_threads(device):
         for start in range(0, num_frames, batch):
             stop = min(num_frames, start + batch)
-            rgb, _ = rasterize(
+            rgb, alpha = rasterize(
                 splats.means, splats.quats, splats.scales, splats.opacities, splats.sh,
                 viewmats[start:stop].to(device), Ks[start:stop].to(device), view.width, view.height,
                 sh_degree=splats.sh_degree, background=background, backend=backend,
             )
-            for frame in to_uint8(rgb):
+            for frame in _frames(rgb, alpha, view.transparent):
                 yield frame
 
 
@@ -141,7 +159,8 @@ def render_avatar(
     device: torch.device | str = "cpu",
     batch: int = 8,
 ) -> Iterator[np.ndarray]:
-    """Yield T frames, uint8 [H, W, 3], of the rigged avatar posed per frame.
+    """Yield T frames, uint8 [H, W, 3] ([H, W, 4] straight RGBA when view.transparent), of the rigged
+    avatar posed per frame.
 
     The camera is framed on the avatar at rest, so head motion moves the head within the frame."""
     from emotalk_cli.avatar import neutral_splats, pose_gaussians, shown_opacities
@@ -156,7 +175,7 @@ def render_avatar(
     viewmats, Ks = camera_path(neutral_splats(avatar), view, num_frames, centre=centre)
     avatar = avatar.to(device)
     opacities = shown_opacities(avatar)
-    background = torch.tensor(view.background, dtype=torch.float32, device=device)
+    background = None if view.transparent else torch.tensor(view.background, dtype=torch.float32, device=device)
     with torch.no_grad(), rasterizer_threads(device):
         for start in range(0, num_frames, batch):
             stop = min(num_frames, start + batch)
@@ -164,9 +183,9 @@ def render_avatar(
                 avatar, *(x[start:stop].to(device).float() for x in (arkit, head_rotation, head_translation, gaze))
             )
             for i in range(stop - start):
-                rgb, _ = rasterize(
+                rgb, alpha = rasterize(
                     means[i], quats[i], scales[i], opacities, avatar.sh,
                     viewmats[start + i : start + i + 1].to(device), Ks[start + i : start + i + 1].to(device),
                     view.width, view.height, sh_degree=avatar.sh_degree, background=background, backend=backend,
                 )
-                yield to_uint8(rgb[0])
+                yield _frames(rgb[0], alpha[0], view.transparent)
