@@ -173,6 +173,18 @@ def test_transparent_frame_of_the_default_avatar(default_avatar):
         assert np.abs(composite - render).max() <= 1.6
 
 
+def test_transparent_static_scene_composites_back():
+    from conftest import small_splats
+    from emotalk_cli.render.frames import render_scene
+
+    splats = small_splats(300)
+    rgba = next(render_scene(splats, ViewOptions(width=SIZE, height=SIZE, transparent=True), 1, backend="cpu"))
+    white = next(render_scene(splats, ViewOptions(width=SIZE, height=SIZE), 1, backend="cpu")).astype(np.float64)
+    assert rgba.shape == (SIZE, SIZE, 4) and rgba[0, 0, 3] == 0 and rgba[..., 3].max() > 200
+    a = rgba[..., 3:] / 255.0
+    assert np.abs(rgba[..., :3] * a + 255 * (1 - a) - white).max() <= 1.6
+
+
 # --- the command line: PNG, webm, mov ---------------------------------------------------------
 
 def test_cli_colour_forms_give_the_same_png(tmp_path):

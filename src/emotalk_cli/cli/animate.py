@@ -18,7 +18,7 @@ Examples:
 
   cat a.wav | emotalk animate --audio - -o - | ffmpeg -i - -c copy out.mkv    (stdin in, fragmented mp4 out)
 
-  emotalk animate --audio a.wav --emotion "cheerful" --background transparent -o talk.webm    (VP9 with alpha)
+  emotalk animate --audio a.wav --background transparent -o talk.webm   (VP9 with alpha)
 
   emotalk animate --audio a.wav --background "#203040" -o talk.mp4
 
@@ -76,9 +76,9 @@ def animate(
     emotion: Optional[str] = typer.Option(None, "--emotion", "-e", help="Emotion as free text, e.g. 'gently amused' (through text2au)."),
     au: Optional[str] = typer.Option(None, "--au", help="Emotion as action units, e.g. AU12=0.6,AU6=0.4 (intensities 0..1)."),
     au_track: Optional[str] = typer.Option(None, "--au-track", help="AU track file (emotalk text2au -o); '-' reads it from stdin."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Video to write: .mp4, .webm, .mov or .mkv [default: the audio's name with .mp4, .webm when transparent]; '-' streams it to stdout as fragmented mp4 (see --format)."),
-    output_format: Optional[str] = typer.Option(None, "--format", help="Video container: mp4, webm or mov [default: from -o's suffix; mp4 for -o -; webm streams too]."),
-    background: Optional[str] = typer.Option(None, "--background", help="white, black, #rrggbb, R,G,B in 0..1, or transparent (RGBA: .webm or .mov; not .mp4); photo needs an avatar with a photo scene, which none has yet [default: white]."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Video to write: .mp4, .webm, .mov or .mkv (default: the audio's name with .mp4, .webm when transparent); '-' streams it to stdout as fragmented mp4 (see --format)."),
+    output_format: Optional[str] = typer.Option(None, "--format", help="Video container: mp4, webm or mov (default: from -o's suffix; mp4 for -o -; webm streams too)."),
+    background: Optional[str] = typer.Option(None, "--background", help="white, black, #rrggbb, R,G,B in 0..1, or transparent (RGBA: .webm or .mov; not .mp4); photo needs an avatar with a photo scene, which none has yet (default: white)."),
     avatar: Optional[Path] = typer.Option(None, "--avatar", "-a", help="Avatar (.safetensors) [default: weights/default_avatar.safetensors]."),
     weights: Optional[Path] = typer.Option(None, "--weights", help="Motion model [default: weights/motion.safetensors]."),
     strength: float = typer.Option(1.0, "--strength", help="How strongly the emotion shows (classifier-free guidance scale, 0..5)."),

@@ -24,9 +24,9 @@ Examples:
 
   emotalk render --au AU12=1 --format png -o - > smile.png
 
-  emotalk render --au AU12=0.8,AU6=0.6 --background transparent -o smile.png     (RGBA)
+  emotalk render --au AU12=0.8 --background transparent -o smile.png     (RGBA)
 
-  emotalk render --motion motion.safetensors --audio a.wav --background transparent -o out.webm
+  emotalk render --motion m.safetensors --background transparent -o out.webm
 
   emotalk render --au AU12=0.8 --background "#1e90ff" -o blue.png
 
@@ -68,7 +68,7 @@ FORMATS = {"mp4": ".mp4", "webm": ".webm", "mov": ".mov", "png": ".png", "ply": 
 def render(
     avatar: Optional[Path] = typer.Option(None, "--avatar", "-a", help="Avatar (.safetensors) or 3DGS .ply scene [default: weights/default_avatar.safetensors]."),
     output: Path = typer.Option(..., "--output", "-o", help="Output: .mp4, .webm, .mov or .mkv (video), .png (first frame as a still) or .ply (the Gaussians); '-' writes to stdout (see --format)."),
-    output_format: Optional[str] = typer.Option(None, "--format", help="mp4, webm, mov, png or ply [default: from -o's suffix; mp4 for -o -, streamed as fragmented mp4; webm streams too]."),
+    output_format: Optional[str] = typer.Option(None, "--format", help="mp4, webm, mov, png or ply (default: from -o's suffix; mp4 for -o -, streamed as fragmented mp4; webm streams too)."),
     motion: Optional[Path] = typer.Option(None, "--motion", "-m", help="Motion file (emotalk.motion) to drive the head."),
     audio: Optional[Path] = typer.Option(None, "--audio", help="Audio to mux into the video: wav, flac, ogg, m4a, mp3, opus, webm, or a video file's sound; '-' reads it from stdin."),
     au: Optional[str] = typer.Option(None, "--au", help="Expression as action units, e.g. AU12=0.8,AU6=0.6 (intensities 0..1)."),
@@ -85,7 +85,7 @@ def render(
     fov: float = typer.Option(25.0, "--fov", help="Vertical field of view in degrees."),
     distance: Optional[float] = typer.Option(None, "--distance", help="Camera distance in scene units [default: frame the subject]."),
     up: str = typer.Option("+y", "--up", help="The scene's up axis: +y, -y (most COLMAP captures), +z, -z."),
-    background: Optional[str] = typer.Option(None, "--background", help="white, black, #rrggbb, R,G,B in 0..1, or transparent (RGBA: .png, .webm or .mov; not .mp4); photo needs an avatar with a photo scene, which none has yet [default: white]."),
+    background: Optional[str] = typer.Option(None, "--background", help="white, black, #rrggbb, R,G,B in 0..1, or transparent (RGBA: .png, .webm or .mov; not .mp4); photo needs an avatar with a photo scene, which none has yet (default: white)."),
     backend: str = typer.Option("auto", "--backend", help="Rasterizer: auto (gsplat on CUDA, else cpu), gsplat, cpu, reference."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
     force: bool = typer.Option(False, "--force", "-f", help="Overwrite the output if it exists."),
