@@ -54,8 +54,8 @@ STREAM_FLAGS = ["-movflags", "frag_keyframe+empty_moov+delay_moov+default_base_m
 CONTAINERS = ("mp4", "mov", "mkv", "webm")
 MUXERS = {"mp4": "mp4", "mov": "mov", "mkv": "matroska", "webm": "webm"}
 H264 = ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "veryfast"]  # + -crf
-# VP9: constant quality (crf with -b:v 0); "good" at cpu-used 4 with row threading encodes 512x512
-# faster than the CPU renderer makes frames (measured ~50 frames/s on 2 cores).
+# VP9: constant quality (crf with -b:v 0); "good" at cpu-used 4 with row threading keeps up with the
+# CPU renderer: a 100-frame 512x512 render took 6.8 s to .webm with alpha, 6.9 s to .mp4 (2 cores).
 VP9 = ["-c:v", "libvpx-vp9", "-crf", "24", "-b:v", "0", "-deadline", "good", "-cpu-used", "4", "-row-mt", "1"]
 PRORES_4444 = ["-c:v", "prores_ks", "-profile:v", "4444", "-pix_fmt", "yuva444p10le"]
 
