@@ -32,7 +32,7 @@ bench: setup
 	$(PY) benchmarks/bench_cli.py
 	$(PY) benchmarks/bench_animate.py
 	$(PY) benchmarks/bench_text2au.py
-	$(PY) benchmarks/bench_batch.py
+	$(PY) benchmarks/bench_batch.py --rounds 3
 
 eval: setup eval-text2au eval-avatar eval-motion eval-motion-real eval-emotion
 

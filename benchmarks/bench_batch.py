@@ -108,7 +108,7 @@ def main() -> None:
                 seconds, lines = batch(jobs, folder, extra)
                 workers = len({line["worker"] for line in lines})
                 per_job = sum(line["seconds"] for line in lines) / len(lines)
-                label = f"{runner} {' '.join(extra)}".strip()
+                label = f"{runner} ({' '.join(extra) or 'default workers'})"
                 ratios.setdefault(label, []).append(seconds / alone)
                 print(json.dumps({
                     "bench": "emotalk batch", "round": round_, "runner": runner,

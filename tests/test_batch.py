@@ -414,6 +414,8 @@ def _free_port() -> int:
 @pytest.mark.slow
 def test_two_node_ray_cluster_runs_jobs_on_both_nodes(tmp_path, tone_wav):
     pytest.importorskip("ray")
+    import tempfile
+
     ray_cli = Path(sys.executable).parent / "ray"
     env = ray_env()
     port, client_port = _free_port(), _free_port()
@@ -421,11 +423,13 @@ def test_two_node_ray_cluster_runs_jobs_on_both_nodes(tmp_path, tone_wav):
     shutil.copy(tone_wav, tmp_path / "speech.wav")
     jobs = write_jobs(tmp_path, [{"command": "animate", "audio": "speech.wav", "seed": i, "output": f"out/{i}.mp4",
                                   **TINY, "size": 128} for i in range(6)])
+    # a short folder of its own (Ray's socket paths must stay short): it marks this cluster's processes
+    session = tempfile.mkdtemp(prefix="rt", dir="/tmp")
     common = ["--num-cpus=1", "--disable-usage-stats"]
     try:
         subprocess.run([str(ray_cli), "start", "--head", f"--port={port}", "--include-dashboard=false",
-                        f"--ray-client-server-port={client_port}", *common], check=True, env=env, capture_output=True,
-                       timeout=180)
+                        f"--ray-client-server-port={client_port}", f"--temp-dir={session}", *common], check=True,
+                       env=env, capture_output=True, timeout=180)
         subprocess.run([str(ray_cli), "start", f"--address=127.0.0.1:{port}", *common], check=True, env=env,
                        capture_output=True, timeout=180)
         code, lines, err = batch(jobs, "--ray", "auto", env=dict(env, RAY_ADDRESS=f"127.0.0.1:{port}"))
@@ -434,7 +438,9 @@ def test_two_node_ray_cluster_runs_jobs_on_both_nodes(tmp_path, tone_wav):
         client_code, client_lines, client_err = batch(client_jobs, "--ray", f"ray://127.0.0.1:{client_port}", "--force",
                                                       env=env)
     finally:
-        subprocess.run([str(ray_cli), "stop", "--force"], env=env, capture_output=True, timeout=120)
+        # this cluster's processes only (`ray stop` would stop every Ray instance on the machine, others' too)
+        _stop_processes([session, f"127.0.0.1:{port}", f":{port} "])
+        shutil.rmtree(session, ignore_errors=True)
     assert code == 0, err
     assert "2 Ray workers of 1 thread on 2 nodes (auto)" in err
     status = by_job(lines)
@@ -446,3 +452,30 @@ def test_two_node_ray_cluster_runs_jobs_on_both_nodes(tmp_path, tone_wav):
     assert [line["status"] for line in sorted(client_lines, key=lambda line: line["job"])] == ["ok", "ok"]
     assert f"on 2 nodes (ray://127.0.0.1:{client_port})" in client_err
     assert no_partials(tmp_path) == []
+
+
+def _stop_processes(markers: list[str]) -> None:
+    """SIGTERM, then SIGKILL, every process whose command line holds one of `markers`, and their descendants."""
+    table = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                table[int(entry.name)] = (parent, (entry / "cmdline").read_bytes().replace(b"\0", b" ") + b" ")
+            except (OSError, ValueError, IndexError):
+                continue
+    found = {pid for pid, (_, command) in table.items()
+             if pid != os.getpid() and any(marker.encode() in command for marker in markers)}
+    frontier = set(found)
+    while frontier:
+        frontier = {pid for pid, (parent, _) in table.items() if parent in frontier} - found
+        found |= frontier
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in found:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(_alive(pid) for pid in found):
+            time.sleep(0.2)

@@ -225,6 +225,8 @@ def _command_checks(cmd, ctx) -> None:
                            or f"{ctx.info_name} refused its options") from None
     except typer.TyperException as err:
         raise _Refused(_one_line(err.format_message())) from None
+    except Exception as err:  # noqa: BLE001 - a command that breaks on these options fails this job alone
+        raise _Refused(f"internal error while checking the options: {type(err).__name__}: {_one_line(str(err))}") from None
     finally:
         common.checking_only = False
 

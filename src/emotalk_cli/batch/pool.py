@@ -35,10 +35,12 @@ MAX_START_FAILURES = 3  # workers dying before they are ready, in a row, before 
 def default_workers(cores: int | None = None, memory: float | None = None) -> int:
     """One worker per core (each on one thread), as many as the memory allows.
 
-    Measured on this project's 2-core machine (benchmarks/bench_batch.py): six 4 s animate jobs
-    took less time on 2 workers of 1 thread each than on 1 worker of 2 threads: motion sampling,
-    text reading, frame encoding and Python's own work are serial within a job, so two jobs side by
-    side keep both cores busier than one job whose rasterizer alone spreads over both."""
+    Measured on this project's 2-core machine (2026-12-07, six 4 s animate jobs at 512 px, three
+    alternating rounds, other work on the machine at load 1.4-2.4): 2 workers of 1 thread 20.5-22.1 s,
+    1 worker of 2 threads 26.7-27.9 s. Motion sampling, text reading, frame encoding and Python's own
+    work are serial within a job, so two jobs side by side keep both cores busier than one job whose
+    rasterizer alone spreads over both (and numba's even split of each frame waits on its slowest
+    thread when another process takes a core)."""
     cores = cores or os.cpu_count() or 1
     memory = memory if memory is not None else _available_memory()
     by_memory = int(memory // MEMORY_PER_WORKER) if memory else cores

@@ -101,7 +101,8 @@ def connect(address: str):
         return ray
     try:
         if address == "local":
-            ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
+            # address="local": always a new instance, never a cluster that happens to run on this machine
+            ray.init(address="local", num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
         elif address == "auto":
             ray.init(address="auto", log_to_driver=False)
         else:
