@@ -18,7 +18,8 @@ import pytest
 import soundfile
 
 from conftest import EXAMPLES, probe
-from emotalk_cli.batch.jobs import Job, partial_files, read_jobs, remove_partials
+from emotalk_cli.batch.jobs import Job, partial_files, remove_partials
+from emotalk_cli.cli.jobs import read_jobs
 
 EMOTALK = Path(sys.executable).parent / "emotalk"
 TINY = {"size": 64, "steps": 2, "lip-samples": 1}  # a job of a few seconds on 2 CPU cores

@@ -10,7 +10,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "src" / "emotalk_cli"
 
 #: Lowest first. A module may import its own part and the parts of lower layers, nothing else.
 LAYERS = (
-    {"errors", "resources", "__init__"},
+    {"errors", "resources", "cache", "__init__"},
     {"facs", "device"},
     {"artifacts"},
     {"audio", "splats", "rig"},

@@ -1,20 +1,23 @@
 """emotalk batch: JSON Lines of jobs on a pool of local worker processes or on Ray actors, models
 loaded once per worker, resumable, a bad job failing alone.
 
-    from emotalk_cli.batch import LocalPool, Report, read_jobs, run_batch
+    from emotalk_cli.batch import LocalPool, Report, run_batch
+    from emotalk_cli.cli.jobs import CommandInvoker, read_jobs     # emotalk's commands as jobs
     jobs = read_jobs(open("jobs.jsonl"), base=Path("."))
-    code = run_batch(jobs, LocalPool(workers=2), force=False, report=Report())
+    code = run_batch(jobs, LocalPool(CommandInvoker, workers=2), force=False, report=Report())
 
-Modules: jobs (parse and check each line through the real command; outputs, partial files),
-runner (a job inside a worker: the real command, captured errors, thread set-up, warm-up),
+Modules: jobs (a job, its status line, its outputs and partial files, clashes between jobs),
+runner (a job inside a worker: skip, clean, invoke, check; thread set-up, warm-up),
 pool (local worker processes: deaths, retries, Ctrl-C), worker (the local worker's loop),
 ray_runner (the same on Ray actors), report (status lines on stdout, progress on stderr).
-Importing this package loads neither torch nor Ray.
+What runs a job is given to the pool or Ray runner as a factory (for emotalk,
+cli.jobs.CommandInvoker, which also reads and checks jobs files through the real commands): this
+library sits below the command line and never imports it. Importing it loads neither torch nor Ray.
 """
 
 from __future__ import annotations
 
-from emotalk_cli.batch.jobs import COMMANDS, Job, job_result, outputs_exist, read_jobs
+from emotalk_cli.batch.jobs import Job, job_result, outputs_exist
 from emotalk_cli.batch.pool import BatchInterrupted, LocalPool, default_workers, threads_per_worker
 from emotalk_cli.batch.report import Report
 
@@ -40,5 +43,4 @@ def run_batch(jobs: list[Job], runner, force: bool = False, report: Report | Non
     return 1 if report.failed else 0
 
 
-__all__ = ["BatchInterrupted", "COMMANDS", "Job", "LocalPool", "Report", "default_workers", "read_jobs", "run_batch",
-           "threads_per_worker"]
+__all__ = ["BatchInterrupted", "Job", "LocalPool", "Report", "default_workers", "run_batch", "threads_per_worker"]

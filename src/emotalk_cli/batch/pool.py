@@ -83,11 +83,14 @@ class _Worker:
 
 
 class LocalPool:
-    """`workers` processes of `threads` threads each; `run` feeds them the jobs and reports through `events`."""
+    """`workers` processes of `threads` threads each; `run` feeds them the jobs and reports through `events`.
+    `make_invoker` (picklable: a class or module-level function) makes, once in each worker, what runs
+    a job there (batch.runner.Invoker; for emotalk's commands, cli.jobs.CommandInvoker)."""
 
-    def __init__(self, workers: int, threads: int | None = None):
+    def __init__(self, make_invoker, workers: int, threads: int | None = None):
         if workers < 1:
             raise ValueError("workers must be at least 1")
+        self.make_invoker = make_invoker
         self.workers = workers
         self.threads = threads or threads_per_worker(workers)
         self.context = multiprocessing.get_context("spawn")
@@ -102,7 +105,8 @@ class LocalPool:
 
         self._count += 1
         parent, child = self.context.Pipe()
-        process = self.context.Process(target=worker_main, args=(child, self._count, self.threads, sorted(commands)),
+        process = self.context.Process(target=worker_main, args=(child, self._count, self.threads, sorted(commands),
+                                                                 self.make_invoker),
                                        name=f"emotalk-batch-{self._count}", daemon=True)
         process.start()
         child.close()

@@ -31,14 +31,14 @@ POLL_SECONDS = 1.0  # how often the busy actors are asked how far their job is
 class JobActor:
     """Runs jobs in a Ray worker process (one at a time; a second thread answers `progress`)."""
 
-    def __init__(self, threads: int, commands: list[str]):
+    def __init__(self, threads: int, commands: list[str], make_invoker):
         sys.stdout = sys.stderr  # stray prints stay off the driver's stdout
         from emotalk_cli import cache
-        from emotalk_cli.batch.runner import JobRunner, set_threads, warm_up
+        from emotalk_cli.batch.runner import set_threads, warm_up
 
         set_threads(threads)
         cache.enable()
-        self.runner = JobRunner()
+        self.invoke = make_invoker()
         warm_up(set(commands))
         self.state = None
 
@@ -50,7 +50,7 @@ class JobActor:
         return {"pid": os.getpid(), "node": ray.get_runtime_context().get_node_id(), "host": socket.gethostname()}
 
     def run(self, job: Job, force: bool) -> dict:
-        from emotalk_cli.batch.runner import Throttle
+        from emotalk_cli.batch.runner import Throttle, run_job
 
         self.state = None
 
@@ -58,7 +58,7 @@ class JobActor:
             self.state = (job.number, description, completed, total)
 
         try:
-            return self.runner.run(job, force, Throttle(listen, seconds=0.0))
+            return run_job(job, force, self.invoke, Throttle(listen, seconds=0.0))
         finally:
             self.state = None
 
@@ -118,9 +118,11 @@ def connect(address: str):
 
 
 class RayRunner:
-    """`run` feeds the jobs to Ray actors and reports through `events` (as LocalPool.run)."""
+    """`run` feeds the jobs to Ray actors and reports through `events` (as LocalPool.run); each actor
+    makes its invoker once with `make_invoker` (as LocalPool's workers do)."""
 
-    def __init__(self, address: str, workers: int | None = None, threads: int = 1):
+    def __init__(self, make_invoker, address: str, workers: int | None = None, threads: int = 1):
+        self.make_invoker = make_invoker
         self.address = address
         self.threads = max(1, threads)
         self.asked_workers = workers
@@ -148,7 +150,7 @@ class RayRunner:
 
     def _start(self, commands: list[str]):
         actor = self.remote.options(num_cpus=self.threads, max_concurrency=2, max_restarts=0,
-                                    scheduling_strategy="SPREAD").remote(self.threads, commands)
+                                    scheduling_strategy="SPREAD").remote(self.threads, commands, self.make_invoker)
         return actor, actor.info.remote()
 
     def run(self, jobs: list[Job], force: bool, events) -> None:

@@ -1,24 +1,23 @@
 """Running jobs inside a long-lived worker (a local worker process or a Ray actor).
 
 A worker sets its thread counts before torch and numba start, turns on the model cache
-(emotalk_cli.cache), warms the rasterizer's compiled code and the default models once, and then
-runs job after job through the real command (`make_context` + `invoke`), so each job gets exactly
-the command line's checks, atomic writes and one-line errors.
+(emotalk_cli.cache), warms the rasterizer's compiled code and the default models once, makes its
+invoker once (for emotalk, cli.jobs.CommandInvoker: the real commands, so each job gets exactly the
+command line's checks, atomic writes and one-line errors), and then runs job after job.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
-import sys
 import time
-import traceback
 from typing import Callable
 
 from emotalk_cli.batch.jobs import Job, outputs_exist, remove_partials
 
 Listener = Callable[[str, float, "float | None"], None]
+#: Runs a job in this process: invoke(job, listener) -> (status, error, warnings). Made once per worker
+#: by a factory the batch is given (emotalk's is cli.jobs.CommandInvoker, the real commands).
+Invoker = Callable[[Job, "Listener | None"], "tuple[str, str | None, list[str]]"]
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
 
@@ -80,81 +79,30 @@ def _warm_renderer() -> None:
         pass
 
 
-class JobRunner:
-    """Runs jobs through the emotalk commands in this process."""
-
-    def __init__(self) -> None:
-        import typer.main
-
-        from emotalk_cli.cli.app import app
-
-        self.group = typer.main.get_command(app)
-
-    def run(self, job: Job, force: bool = False, listener: Listener | None = None) -> dict:
-        """Run one job; returns its result {job, command, output, status, error, seconds, warnings}.
-        status: ok, error, skipped, or interrupted (Ctrl-C or SIGTERM reached it; nothing was written)."""
-        from emotalk_cli.cli import common
-
-        started = time.perf_counter()
-        result = {"job": job.number, "command": job.command, "output": job.output, "status": "ok", "error": None}
-        warnings: list[str] = []
-        if job.error is not None:
-            result.update(status="error", error=job.error)
-        elif not (force or job.force) and outputs_exist(job):
-            result["status"] = "skipped"
-        else:
-            remove_partials(job)  # what an earlier, killed run of this job left
-            said = io.StringIO()
-            previous = common.progress_listener
-            common.progress_listener = listener or (lambda *_: None)
-            try:
-                with contextlib.redirect_stderr(said), contextlib.redirect_stdout(said):
-                    status, error = self._invoke(job)
-            finally:
-                common.progress_listener = previous
-            text = said.getvalue()
-            warnings = [line[len("emotalk: warning: "):] for line in text.splitlines() if line.startswith("emotalk: warning: ")]
-            if status == "error" and error is None:
-                error = _last_error(text) or "failed without a message"
-            if status == "ok":
-                missing = [path for path in job.outputs if not os.path.exists(path)]
-                if missing:
-                    status, error = "error", f"finished but did not write {', '.join(missing)}"
-            result.update(status=status, error=error)
-        result["seconds"] = round(time.perf_counter() - started, 2)
-        result["warnings"] = warnings
-        return result
-
-    def _invoke(self, job: Job) -> tuple[str, str | None]:
-        import typer
-
-        command = self.group.commands[job.command]
-        try:
-            ctx = command.make_context(job.command, job.argv())
-            with ctx:
-                command.invoke(ctx)
-        except typer.Exit as done:
-            if done.exit_code == 0:
-                return "ok", None
-            if done.exit_code == 130:
-                return "interrupted", "interrupted; nothing was written"
-            return "error", getattr(done, "message", None)
-        except SystemExit as done:
-            return ("ok", None) if done.code in (0, None) else ("error", str(done.code) if isinstance(done.code, str) else None)
-        except typer.TyperException as err:
-            return "error", " ".join(err.format_message().split())
-        except KeyboardInterrupt:
-            return "interrupted", "interrupted; nothing was written"
-        except Exception as err:  # noqa: BLE001 - a bug in a command: one line for the job, the traceback on stderr
-            traceback.print_exc(file=sys.__stderr__)  # not into the captured job output
-            first = str(err).splitlines()[0] if str(err) else ""
-            return "error", f"internal error: {type(err).__name__}{': ' + first if first else ''} (traceback above on stderr)"
-        return "ok", None
-
-
-def _last_error(text: str) -> str | None:
-    lines = [line[len("emotalk: error: "):] for line in text.splitlines() if line.startswith("emotalk: error: ")]
-    return lines[-1] if lines else None
+def run_job(job: Job, force: bool, invoke: Invoker, listener: Listener | None = None) -> dict:
+    """Run one job in this worker; returns its result {job, command, output, status, error, seconds,
+    warnings}. A job whose outputs all exist is skipped (unless `force` or the job's own "force");
+    otherwise what an earlier, killed run of it left is deleted first, and `invoke(job, listener)`
+    runs it -> (status, error, warnings) with status ok, error or interrupted. A job that says ok
+    but left an output unwritten is an error."""
+    started = time.perf_counter()
+    result = {"job": job.number, "command": job.command, "output": job.output, "status": "ok", "error": None}
+    warnings: list[str] = []
+    if job.error is not None:
+        result.update(status="error", error=job.error)
+    elif not (force or job.force) and outputs_exist(job):
+        result["status"] = "skipped"
+    else:
+        remove_partials(job)
+        status, error, warnings = invoke(job, listener)
+        if status == "ok":
+            missing = [path for path in job.outputs if not os.path.exists(path)]
+            if missing:
+                status, error = "error", f"finished but did not write {', '.join(missing)}"
+        result.update(status=status, error=error)
+    result["seconds"] = round(time.perf_counter() - started, 2)
+    result["warnings"] = warnings
+    return result
 
 
 class Throttle:
@@ -172,4 +120,4 @@ class Throttle:
             self.send(description, completed, total)
 
 
-__all__ = ["JobRunner", "Throttle", "set_threads", "warm_up"]
+__all__ = ["Invoker", "Listener", "Throttle", "run_job", "set_threads", "warm_up"]

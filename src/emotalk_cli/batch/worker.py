@@ -3,7 +3,8 @@
 Kept apart from pool.py so the parent imports nothing heavy; the worker imports torch only after
 its thread counts are set.
 
-Messages to the parent: ("ready", pid) once warm; ("progress", job, description, completed, total)
+`make_invoker` (picklable: a class or module-level function) makes, once, what runs a job in this
+process (batch.runner.Invoker). Messages to the parent: ("ready", pid) once warm; ("progress", job, description, completed, total)
 while a job runs; ("done", result) when it ends. From the parent: (job, force) or None to stop.
 """
 
@@ -22,7 +23,7 @@ def _terminate(signum, frame):  # SIGTERM: stop the job as Ctrl-C would (tempora
     raise KeyboardInterrupt
 
 
-def worker_main(conn, index: int, threads: int, commands: list[str]) -> None:
+def worker_main(conn, index: int, threads: int, commands: list[str], make_invoker) -> None:
     os.setpgrp()  # a group of its own (with its ffmpeg): the parent can stop or kill the two together
     os.dup2(2, 1)  # stray prints go to stderr; stdout carries the batch's status lines
     sys.stdout = sys.stderr
@@ -30,11 +31,11 @@ def worker_main(conn, index: int, threads: int, commands: list[str]) -> None:
     code = 0
     try:
         from emotalk_cli import cache
-        from emotalk_cli.batch.runner import JobRunner, Throttle, set_threads, warm_up
+        from emotalk_cli.batch.runner import Throttle, run_job, set_threads, warm_up
 
         set_threads(threads)
         cache.enable()
-        runner = JobRunner()
+        invoke = make_invoker()
         warm_up(set(commands))
         conn.send(("ready", os.getpid()))
         while True:
@@ -44,7 +45,7 @@ def worker_main(conn, index: int, threads: int, commands: list[str]) -> None:
             job, force = message
             listener = Throttle(lambda description, completed, total, n=job.number:
                                 conn.send(("progress", n, description, completed, total)))
-            result = runner.run(job, force, listener)
+            result = run_job(job, force, invoke, listener)
             conn.send(("done", result))
             if result["status"] == "interrupted":
                 code = INTERRUPTED  # SIGTERM or SIGINT reached the job: leave; the parent retries it or is stopping

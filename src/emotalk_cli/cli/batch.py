@@ -59,7 +59,8 @@ def batch(
 ) -> None:
     if workers is not None and workers < 1:
         raise fail(f"--workers {workers}: give 1 or more", code=2)
-    from emotalk_cli.batch import BatchInterrupted, LocalPool, Report, default_workers, read_jobs, run_batch
+    from emotalk_cli.batch import BatchInterrupted, LocalPool, Report, default_workers, run_batch
+    from emotalk_cli.cli.jobs import CommandInvoker, read_jobs
     from emotalk_cli.errors import EmotalkError
 
     if jobs == "-":
@@ -80,11 +81,11 @@ def batch(
             from emotalk_cli.batch.ray_runner import RayRunner, status_stdout
 
             out = stack.enter_context(status_stdout())  # Ray prints on stdout; the status lines keep it
-            runner = RayRunner(ray, workers)
+            runner = RayRunner(CommandInvoker, ray, workers)
             stack.callback(runner.close)
         else:
             out = sys.stdout
-            runner = LocalPool(workers or default_workers())
+            runner = LocalPool(CommandInvoker, workers or default_workers())
         report = Report(quiet=quiet, out=out)
         try:
             code = run_batch(parsed, runner, force=force, report=report)
