@@ -20,13 +20,14 @@ from torch import Tensor
 
 from emotalk_cli import artifacts, facs
 from emotalk_cli.errors import ArtifactError
+from emotalk_cli.resources import weights_path
 from emotalk_cli.rig.deform import pose_vertices
 from emotalk_cli.rig.template import PART_NAMES, HeadTemplate, template_from_tensors
 from emotalk_cli.splats.binding import BoundGaussians, bind_to_world
 from emotalk_cli.splats.binding_cpu import bind_to_world_cpu
 from emotalk_cli.splats.gaussians import Splats
 
-DEFAULT_AVATAR = Path(__file__).resolve().parents[2] / "weights" / "default_avatar.safetensors"
+DEFAULT_AVATAR = weights_path("default_avatar.safetensors")
 
 
 @dataclass

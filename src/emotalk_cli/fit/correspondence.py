@@ -25,14 +25,15 @@ from torch import Tensor
 
 from emotalk_cli.artifacts import LANDMARK_MAP, load_artifact, save_artifact
 from emotalk_cli.errors import ArtifactError
+from emotalk_cli.resources import weights_path
 
 NUM_MESH_LANDMARKS = 468  # the face mesh; MediaPipe adds 10 iris points (468-477) after them
 NUM_LANDMARKS = 478
 IRIS_CENTRES = {"right": 468, "left": 473}  # iris centre landmarks, by the face's own side
 
 def default_map_path() -> Path:
-    """weights/landmark_map.safetensors of this source tree."""
-    return Path(__file__).resolve().parents[3] / "weights" / "landmark_map.safetensors"
+    """The shipped landmark_map.safetensors (emotalk_cli.resources: the package's or the checkout's weights/)."""
+    return weights_path("landmark_map.safetensors")
 
 
 @dataclass

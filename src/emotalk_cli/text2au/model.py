@@ -63,12 +63,13 @@ from torch import Tensor, nn
 from emotalk_cli import facs
 from emotalk_cli.artifacts import atomic_output, read_safetensors
 from emotalk_cli.errors import ArtifactError
+from emotalk_cli.resources import weights_path
 from emotalk_cli.text2au import encoder as enc
 from emotalk_cli.text2au.lexicon import Lexicon, augment, load_lexicon, skip_words
 
 FORMAT = "emotalk.text2au"
 VERSION = 1
-DEFAULT_WEIGHTS = Path(__file__).resolve().parents[3] / "weights" / "text2au.safetensors"
+DEFAULT_WEIGHTS = weights_path("text2au.safetensors")
 MADE_BY = "make weights-text2au (python -m emotalk_cli.text2au.train --out weights/text2au.safetensors)"
 
 
