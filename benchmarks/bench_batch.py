@@ -12,6 +12,8 @@ Every timing is the wall clock around whole commands, start-up included, after o
 `emotalk animate` (numba's compile cache on disk, files in the page cache). The goal: the batch in
 at most 0.75 of the separate processes' time. One JSON object per line on stdout:
 {"bench": "emotalk batch", "runner", "workers", "jobs", "separate_seconds", "batch_seconds", "ratio", ...}
+the CPU seconds of the separate processes and of a local batch (its workers and their ffmpeg; a
+load-robust figure of the work saved: the wall clock moves with whatever else the machine runs),
 and "clips_per_hour_per_core": steady state, from the status lines' per-job seconds (each worker
 holds one core's share), and from the whole batch's wall clock, start-up included.
 """
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -56,29 +59,34 @@ def clean(folder: Path) -> None:
     (folder / "out").mkdir()
 
 
-def timed(command: list[str], **kwargs) -> tuple[float, subprocess.CompletedProcess]:
-    start = time.perf_counter()
-    done = subprocess.run(command, check=True, **kwargs)
-    return time.perf_counter() - start, done
+def children_cpu() -> float:
+    """CPU seconds (user + system) of this process's finished children and their reaped descendants."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
-def separate(count: int, folder: Path, parallel: int) -> float:
+def separate(count: int, folder: Path, parallel: int) -> tuple[float, float]:
+    """Wall seconds and CPU seconds of `count` `emotalk animate` processes, `parallel` at a time."""
     clean(folder)
     commands = [[str(EMOTALK), "animate", *animate_args(i, folder), "--quiet"] for i in range(count)]
-    start = time.perf_counter()
+    cpu, start = children_cpu(), time.perf_counter()
     with ThreadPoolExecutor(parallel) as pool:
         list(pool.map(lambda c: subprocess.run(c, check=True), commands))
-    return time.perf_counter() - start
+    return time.perf_counter() - start, children_cpu() - cpu
 
 
-def batch(jobs: Path, folder: Path, extra: list[str]) -> tuple[float, list[dict]]:
+def batch(jobs: Path, folder: Path, extra: list[str]) -> tuple[float, float, list[dict]]:
+    """Wall seconds, CPU seconds (the batch and its worker processes, ffmpeg included; not Ray's
+    processes, which are not its children) and the status lines of one `emotalk batch`."""
     clean(folder)
-    seconds, done = timed([str(EMOTALK), "batch", str(jobs), "--quiet", *extra], capture_output=True, text=True)
+    cpu, start = children_cpu(), time.perf_counter()
+    done = subprocess.run([str(EMOTALK), "batch", str(jobs), "--quiet", *extra], check=True, capture_output=True, text=True)
+    seconds, cpu = time.perf_counter() - start, children_cpu() - cpu
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     bad = [line for line in lines if line["status"] != "ok"]
     if bad or len(lines) != len(jobs.read_text().splitlines()):
         raise SystemExit(f"batch {extra}: not every job ok: {bad or lines}\n{done.stderr}")
-    return seconds, lines
+    return seconds, cpu, lines
 
 
 def main() -> None:
@@ -102,10 +110,10 @@ def main() -> None:
         clean(folder)
         subprocess.run([str(EMOTALK), "animate", *animate_args(0, folder), "--quiet"], check=True)  # warm-up, untimed
         for round_ in range(1, args.rounds + 1):
-            alone = separate(args.jobs, folder, 1)
-            side_by_side = None if args.no_parallel else separate(args.jobs, folder, cores)
+            alone, alone_cpu = separate(args.jobs, folder, 1)
+            side_by_side = None if args.no_parallel else separate(args.jobs, folder, cores)[0]
             for runner, extra in runs:
-                seconds, lines = batch(jobs, folder, extra)
+                seconds, cpu, lines = batch(jobs, folder, extra)
                 workers = len({line["worker"] for line in lines})
                 per_job = sum(line["seconds"] for line in lines) / len(lines)
                 label = f"{runner} ({' '.join(extra) or 'default workers'})"
@@ -116,6 +124,9 @@ def main() -> None:
                     "jobs": args.jobs, "clip_seconds": 4.24, "size": 512,
                     "separate_seconds": round(alone, 2), "batch_seconds": round(seconds, 2),
                     "ratio": round(seconds / alone, 3), "goal_ratio": GOAL, "met": seconds / alone <= GOAL,
+                    "separate_cpu_seconds": round(alone_cpu, 1),
+                    **({"batch_cpu_seconds": round(cpu, 1), "cpu_ratio": round(cpu / alone_cpu, 3)}
+                       if runner == "local" else {}),
                     **({} if side_by_side is None else {
                         "separate_side_by_side_seconds": round(side_by_side, 2), "side_by_side": cores,
                         "ratio_vs_side_by_side": round(seconds / side_by_side, 3)}),
