@@ -56,7 +56,7 @@ class Report:
         if self.bar is not None:
             self.bar.stop()
             self.bar = None
-        if not self.quiet:
+        if not self.quiet and self.total:
             seconds = time.monotonic() - self.started_at
             parts = [f"{self.counts[s]} {s}" for s in ("ok", "skipped", "error") if self.counts[s]]
             self._say(f"batch: {', '.join(parts) or 'no job finished'} in {seconds:.1f} s")

@@ -31,7 +31,7 @@ A job whose outputs all exist is skipped unless --force (or "force": true on its
 written atomically, so rerunning a stopped batch finishes it. A worker that dies mid-job (killed,
 out of memory) loses nothing: the job is retried once on another worker ("retried": true).
 
---ray runs the jobs on Ray actors (pip install "emotalk[ray]"): local starts Ray on this machine,
+--ray runs the jobs on Ray actors (pip install "emotalk\\[ray]"): local starts Ray on this machine,
 auto joins the running cluster, ray://host:port connects a client. Paths are those the Ray workers
 see: put inputs and outputs on storage every node mounts at the same path.
 """
@@ -51,7 +51,7 @@ from emotalk_cli.cli.common import fail, stderr
 def batch(
     jobs: str = typer.Argument(..., metavar="JOBS", help="JSON Lines file of jobs, or '-' to read them from stdin."),
     workers: Optional[int] = typer.Option(None, "--workers", "-w", help="Worker processes (with --ray: actors) "
-                                          "[default: one per core, as memory allows; with --ray: one per cluster CPU]."),
+                                          "(default: one per core, as memory allows; with --ray: one per cluster CPU)."),
     ray: Optional[str] = typer.Option(None, "--ray", help="Run on Ray: local, auto, ray://host:port (or host:port). "
                                       "Paths are those the workers see (shared storage)."),
     force: bool = typer.Option(False, "--force", "-f", help="Run every job, overwriting outputs that exist."),
