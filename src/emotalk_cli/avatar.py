@@ -20,6 +20,7 @@ from torch import Tensor
 
 from emotalk_cli import artifacts, facs
 from emotalk_cli.errors import ArtifactError
+from emotalk_cli.photo_scene import PhotoScene
 from emotalk_cli.resources import weights_path
 from emotalk_cli.rig.deform import pose_vertices
 from emotalk_cli.rig.template import PART_NAMES, HeadTemplate, template_from_tensors
@@ -37,6 +38,7 @@ class Avatar:
     opacities: Tensor  # [N] in [0, 1]
     sh: Tensor  # [N, K, 3] spherical-harmonic colour coefficients
     meta: dict  # provenance: how it was made, from what
+    scene: PhotoScene | None = None  # the photo's background, hair, neck and clothes; None: a head alone
 
     def __len__(self) -> int:
         return len(self.gaussians)
@@ -54,6 +56,7 @@ class Avatar:
             self.opacities.to(device),
             self.sh.to(device),
             self.meta,
+            None if self.scene is None else self.scene.to(device),
         )
 
 
@@ -76,14 +79,19 @@ def pose_gaussians(
 
 #: The neck fades out below this neck weight (rig: 0 at the mesh's cut, 1 on the head; harmonic between).
 NECK_FADE = 0.6
+#: With a photo scene the photo's own neck (the person layer) shows below the chin: the rig's neck is gone below this.
+NECK_FADE_SCENE = 0.97
 
 
-def shown_opacities(avatar: Avatar) -> Tensor:
+def shown_opacities(avatar: Avatar, with_scene: bool | None = None) -> Tensor:
     """Opacities [N] as rendered and exported: the fitted ones, with the neck fading to transparent over
     its lower part (parent triangle's mean neck weight below NECK_FADE, quadratically to 0 at the cut),
-    so the head ends softly instead of at the jagged cut edge of the mesh. Fitting uses the raw ones."""
+    so the head ends softly instead of at the jagged cut edge of the mesh; with a photo scene the rig's
+    neck is hidden (weight below NECK_FADE_SCENE) and the photo's neck shows. Fitting uses the raw ones."""
     t = avatar.template
     weight = t.neck_weight[t.faces.long()].mean(dim=1)[avatar.gaussians.parent.long()]
+    if (avatar.scene is not None) if with_scene is None else with_scene:
+        return avatar.opacities * ((weight - NECK_FADE_SCENE) / (1 - NECK_FADE_SCENE)).clamp(0.0, 1.0)
     return avatar.opacities * (weight / NECK_FADE).clamp(0.0, 1.0) ** 2
 
 
@@ -92,6 +100,80 @@ def neutral_splats(avatar: Avatar) -> Splats:
     zeros = torch.zeros(1, len(facs.ARKIT_NAMES))
     means, quats, scales = pose_gaussians(avatar, zeros, torch.zeros(1, 3), torch.zeros(1, 3), torch.zeros(1, 2))
     return Splats(means[0], quats[0], scales[0], shown_opacities(avatar), avatar.sh)
+
+
+@dataclass
+class SceneParts:
+    """An avatar's photo scene split by motion, world space at the photo's head pose (SH degree 0)."""
+
+    still: Splats  # the person's Gaussians that do not move with the head (torso, clothes)
+    movable: Splats  # those that do (hair, hat, ears, neck), by their share `weight` [M] of the head pose
+    weight: Tensor  # [M]
+    background: Splats
+
+
+def scene_parts(avatar: Avatar) -> SceneParts:
+    """The avatar's photo scene as Gaussians; raises ValueError on a head-only avatar."""
+    from emotalk_cli.photo_scene import layer_splats
+
+    if avatar.scene is None:
+        raise ValueError("the avatar has no photo scene")
+    person, weight = layer_splats(avatar.scene, "person"), avatar.scene.weights().to(avatar.sh.device)
+    still = weight <= STILL_WEIGHT
+
+    def subset(mask: Tensor) -> Splats:
+        return Splats(person.means[mask], person.quats[mask], person.scales[mask], person.opacities[mask], person.sh[mask])
+
+    return SceneParts(subset(still), subset(~still), weight[~still], layer_splats(avatar.scene, "background"))
+
+
+def pose_movable(avatar: Avatar, parts: SceneParts, head_rotation: Tensor, head_translation: Tensor) -> "MovingSplats":
+    """The movable part of the scene at head poses (axis-angle [T, 3], translation [T, 3])."""
+    from emotalk_cli.photo_scene import pose_layer
+
+    scene, movable = avatar.scene, parts.movable
+    means, quats = pose_layer(movable.means, movable.quats, parts.weight, avatar.template.neck_pivot,
+                              scene.head_rotation, scene.head_translation, head_rotation, head_translation)
+    return MovingSplats(means, quats, movable.scales, movable.opacities, movable.sh)
+
+
+@dataclass
+class MovingSplats:
+    """Gaussians posed per frame: means [T, M, 3] and quats [T, M, 4]; the rest [M, .] as in Splats."""
+
+    means: Tensor
+    quats: Tensor
+    scales: Tensor
+    opacities: Tensor
+    sh: Tensor
+
+    def frame(self, t: int) -> Splats:
+        return Splats(self.means[t], self.quats[t], self.scales, self.opacities, self.sh)
+
+
+#: The person layer's Gaussians with at most this share of the head pose do not move (the torso).
+STILL_WEIGHT = 1e-3
+
+
+def photo_splats(avatar: Avatar, arkit: Tensor, head_rotation: Tensor, head_translation: Tensor, gaze: Tensor) -> Splats:
+    """The whole photo avatar at one expression and head pose (arkit [52], axis-angle [3], translation
+    [3], gaze [2]; the whole pose, as render_photo_avatar takes it) as plain world-space Splats: head,
+    person and background (e.g. for .ply export)."""
+    means, quats, scales = pose_gaussians(avatar, arkit[None], head_rotation[None], head_translation[None], gaze[None])
+    scene = scene_parts(avatar)
+    moving = pose_movable(avatar, scene, head_rotation[None], head_translation[None])
+    k = avatar.sh.shape[1]
+    parts = [Splats(means[0], quats[0], scales[0], shown_opacities(avatar), avatar.sh), moving.frame(0),
+             scene.still, scene.background]
+    return Splats(*(torch.cat([pad_sh(p.sh, k) if name == "sh" else getattr(p, name) for p in parts])
+                    for name in ("means", "quats", "scales", "opacities", "sh")))
+
+
+def pad_sh(sh: Tensor, k: int) -> Tensor:
+    """SH coefficients [N, K0, 3] padded with zeros to [N, k, 3] (view-independent colour stays)."""
+    if sh.shape[1] >= k:
+        return sh
+    return torch.cat([sh, sh.new_zeros(sh.shape[0], k - sh.shape[1], 3)], dim=1)
 
 
 def save_avatar(path: str | os.PathLike, avatar: Avatar, meta: dict, overwrite: bool = False) -> None:
@@ -113,6 +195,7 @@ def save_avatar(path: str | os.PathLike, avatar: Avatar, meta: dict, overwrite: 
         "gaussian_log_scales": g.local_log_scales,
         "gaussian_opacities": avatar.opacities,
         "gaussian_sh": avatar.sh,
+        **({} if avatar.scene is None else avatar.scene.tensors()),
     }
     rig_meta = {
         "part_names": list(t.part_names),
@@ -145,7 +228,11 @@ def _read_avatar(source: Path) -> Avatar:
     if k not in (1, 4, 9, 16):
         raise ArtifactError(f"{source}: gaussian_sh has K={k} coefficients, expected 1, 4, 9 or 16")
     gaussians = BoundGaussians(parent, t["gaussian_means"], t["gaussian_quats"], t["gaussian_log_scales"])
-    return Avatar(template, gaussians, t["gaussian_opacities"], t["gaussian_sh"], loaded.meta)
+    try:
+        scene = PhotoScene.from_tensors(t)
+    except ValueError as err:
+        raise ArtifactError(f"{source}: {err}; remake it: {artifacts.AVATAR.made_by}") from None
+    return Avatar(template, gaussians, t["gaussian_opacities"], t["gaussian_sh"], loaded.meta, scene)
 
 
 def is_avatar_file(path: str | os.PathLike) -> bool:
@@ -159,5 +246,5 @@ def is_avatar_file(path: str | os.PathLike) -> bool:
         return False
 
 
-__all__ = ["Avatar", "DEFAULT_AVATAR", "PART_NAMES", "is_avatar_file", "load_avatar", "neutral_splats",
-           "pose_gaussians", "save_avatar", "shown_opacities"]
+__all__ = ["Avatar", "DEFAULT_AVATAR", "MovingSplats", "PART_NAMES", "is_avatar_file", "load_avatar", "neutral_splats", "pad_sh",
+           "photo_splats", "pose_gaussians", "pose_movable", "scene_parts", "SceneParts", "save_avatar", "shown_opacities"]

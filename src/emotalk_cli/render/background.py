@@ -2,9 +2,9 @@
 
 A colour (white, black, #rrggbb, #rgb, or R,G,B in 0..1) is composited under the Gaussians as
 before; `transparent` leaves the background out and frames come out as straight (not premultiplied)
-RGBA; `photo` is the scene layer behind an avatar fitted from a portrait. No avatar carries such a
-layer yet (avatars are head-only): `has_photo_scene` is where the scene work plugs in, and until
-then `--background photo` is refused with the reason rather than faked.
+RGBA; `photo` is the background layer of an avatar fitted from a photo with its scene (the default
+for such avatars; refused, with the reason, for a head alone). Only that layer is replaced by the
+other forms: the person's hair, neck and clothes stay.
 """
 
 from __future__ import annotations
@@ -66,10 +66,9 @@ def parse_background(text: str) -> Background:
 
 
 def has_photo_scene(subject) -> bool:
-    """Whether `subject` (an Avatar, or a static Splats scene) carries a photo scene layer to render
-    behind the head. The hook for the scene work: fit-avatar will store the portrait's background
-    with the avatar, and render_avatar will draw it under the head. No avatar has one yet."""
-    return False
+    """Whether `subject` (an Avatar, or a static Splats scene) carries a photo scene to render around
+    the head (an avatar fitted from a photo with its scene: avatar.scene)."""
+    return getattr(subject, "scene", None) is not None
 
 
 def resolve_background(background: Background | None, subject, label: str = "the avatar") -> Background:
@@ -78,9 +77,7 @@ def resolve_background(background: Background | None, subject, label: str = "the
     if background is None:
         return PHOTO if has_photo_scene(subject) else WHITE
     if background.photo and not has_photo_scene(subject):
-        raise RenderError(f"--background photo: {label} has no photo scene behind the head (avatars are head-only "
-                          "so far; a scene layer fitted from the portrait is planned): use white, black, #rrggbb, "
+        raise RenderError(f"--background photo: {label} has no photo scene (it is a head alone): refit it from the "
+                          "photo with emotalk fit-avatar (the scene is kept by default), or use white, black, #rrggbb, "
                           "R,G,B or transparent")
-    if background.photo:  # a guard for the scene work: rendering the layer comes with it
-        raise RenderError("--background photo: this version of emotalk cannot draw photo scenes yet")
     return background

@@ -37,6 +37,8 @@ class ViewOptions:
     transparent: bool = False  # no background: frames are straight RGBA [H, W, 4], alpha the subject's coverage
     path: CameraPath | None = None  # keyframed yaw, pitch and zoom over time; replaces yaw, pitch and orbit
     fps: float = 25.0  # frame rate: when each frame is on the camera path
+    photo: bool = False  # an avatar with a photo scene: through the photo's camera, with its person (and background)
+    scene_background: bool = False  # with photo: the photo's background layer behind the person (else `background`)
 
 
 def subject_bounds(means: Tensor) -> tuple[Tensor, float]:
@@ -162,12 +164,16 @@ def render_avatar(
     """Yield T frames, uint8 [H, W, 3] ([H, W, 4] straight RGBA when view.transparent), of the rigged
     avatar posed per frame.
 
-    The camera is framed on the avatar at rest, so head motion moves the head within the frame."""
+    The camera is framed on the avatar at rest, so head motion moves the head within the frame; with
+    view.photo, it is the photo's camera and the photo's scene is drawn too (render_photo_avatar)."""
     from emotalk_cli.avatar import neutral_splats, pose_gaussians, shown_opacities
 
     num_frames = arkit.shape[0]
     if num_frames <= 0:
         raise RenderError("nothing to render: the clip has no frames")
+    if view.photo:
+        yield from render_photo_avatar(avatar, view, arkit, head_rotation, head_translation, gaze, backend, device, batch)
+        return
     framing = avatar.meta.get("default_view", {})
     if view.distance is None and "distance" in framing:  # the avatar's own portrait framing
         view = replace(view, distance=float(framing["distance"]) * view_scale(framing, view))
@@ -189,3 +195,74 @@ def render_avatar(
                     view.width, view.height, sh_degree=avatar.sh_degree, background=background, backend=backend,
                 )
                 yield _frames(rgb[0], alpha[0], view.transparent)
+
+
+def photo_camera(scene, width: int, height: int) -> tuple[Tensor, Tensor]:
+    """The photo's camera for a width x height frame: viewmat [4, 4] and K [3, 3], the photo scaled to
+    cover the frame and centred (a frame of another aspect crops the photo's long side)."""
+    grid_width, grid_height = scene.size
+    scale = max(width / grid_width, height / grid_height)
+    K = scene.K.clone().float()
+    K[:2] *= scale
+    K[2] = torch.tensor([0.0, 0.0, 1.0])
+    K[0, 2] -= (grid_width * scale - width) / 2
+    K[1, 2] -= (grid_height * scale - height) / 2
+    return scene.viewmat.float(), K
+
+
+def render_photo_avatar(
+    avatar,  # emotalk_cli.avatar.Avatar with a scene
+    view: ViewOptions,
+    arkit: Tensor,  # [T, 52]
+    head_rotation: Tensor,  # [T, 3] axis-angle radians: the head's whole pose (the photo's is scene.head_rotation)
+    head_translation: Tensor,  # [T, 3] metres
+    gaze: Tensor,  # [T, 2]
+    backend: str = "auto",
+    device: torch.device | str = "cpu",
+    batch: int = 8,
+) -> Iterator[np.ndarray]:
+    """Frames of a photo avatar through the photo's camera: the head and what moves with it (hair,
+    ears, neck) drawn per frame, over the still layers (the torso, then the background: the photo's,
+    a colour, or none) drawn once, since the camera holds still. Exact for the background (always
+    behind); the torso is put behind the moving head as a layer. uint8 [H, W, 3], or straight RGBA
+    [H, W, 4] when view.transparent."""
+    from emotalk_cli.avatar import pad_sh, pose_gaussians, pose_movable, scene_parts, shown_opacities
+
+    if avatar.scene is None:
+        raise RenderError("this avatar has no photo scene (it is a head alone): refit it from a photo with emotalk fit-avatar")
+    num_frames = arkit.shape[0]
+    viewmat, K = photo_camera(avatar.scene, view.width, view.height)
+    viewmat, K = viewmat[None].to(device), K[None].to(device)
+    avatar = avatar.to(device)
+    opacities = shown_opacities(avatar)
+    k = avatar.sh.shape[1]
+    with torch.no_grad(), rasterizer_threads(device):
+        parts = scene_parts(avatar)
+        static, background = parts.still, parts.background
+        rgb, alpha = rasterize(static.means, static.quats, static.scales, static.opacities, static.sh, viewmat, K,
+                               view.width, view.height, sh_degree=0, backend=backend)
+        still_rgb, still_alpha = rgb[0], alpha[0]
+        if view.scene_background and not view.transparent:
+            rgb, _ = rasterize(background.means, background.quats, background.scales, background.opacities, background.sh,
+                               viewmat, K, view.width, view.height, sh_degree=0, backend=backend)
+            still_rgb, still_alpha = still_rgb + (1 - still_alpha) * rgb[0], torch.ones_like(still_alpha)
+        elif not view.transparent:
+            colour = torch.tensor(view.background, dtype=torch.float32, device=device)
+            still_rgb, still_alpha = still_rgb + (1 - still_alpha) * colour, torch.ones_like(still_alpha)
+        for start in range(0, num_frames, batch):
+            stop = min(num_frames, start + batch)
+            rotation, translation = (x[start:stop].to(device).float() for x in (head_rotation, head_translation))
+            means, quats, scales = pose_gaussians(avatar, arkit[start:stop].to(device).float(), rotation, translation,
+                                                  gaze[start:stop].to(device).float())
+            moving = pose_movable(avatar, parts, rotation, translation)
+            sh = torch.cat([avatar.sh, pad_sh(moving.sh, k)])
+            all_opacities = torch.cat([opacities, moving.opacities])
+            for i in range(stop - start):
+                rgb, alpha = rasterize(
+                    torch.cat([means[i], moving.means[i]]), torch.cat([quats[i], moving.quats[i]]),
+                    torch.cat([scales[i], moving.scales]), all_opacities, sh, viewmat, K, view.width, view.height,
+                    sh_degree=avatar.sh_degree, backend=backend,
+                )
+                front = 1 - alpha[0]
+                out_rgb, out_alpha = rgb[0] + front * still_rgb, alpha[0] + front * still_alpha
+                yield _frames(out_rgb, out_alpha, view.transparent)

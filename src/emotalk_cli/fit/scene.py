@@ -1,0 +1,278 @@
+"""Fit the photo's scene around a fitted head (photo_scene.PhotoScene): person and background layers.
+
+    scene = fit_scene(photo uint8 [H, W, 3], avatar, head_fit)
+
+1. The photo is scaled to at most SCENE_LONG_SIDE; the person is segmented (fit/segment.py) and the
+   fitted head is rendered at the photo's pose and expression: its coverage and depth.
+2. Background: the photo where neither the person nor the head is, the rest filled in by OpenCV's
+   inpainting (Telea) on a coarse copy then refined at full size, on a plane twice the head's distance.
+3. Person: the photo's person pixels (soft edges from the segmenter's confidence) on a card through
+   the head's middle, and behind the head a backing filled from the nearest person pixels. The
+   share of head pose per pixel ramps from 0 a little below the rig's neck pivot to 1 at the chin.
+4. The colours of both layers are then fitted through the rasterizer (Adam on L2 with the head in
+   front, as rendered), so the grid's blur is undone and the photo comes back sharp.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from emotalk_cli.avatar import Avatar, pose_gaussians, shown_opacities
+from emotalk_cli.device import rasterizer_threads
+from emotalk_cli.photo_scene import SCENE_LONG_SIDE, SH_C0, PhotoScene, grid_splats
+from emotalk_cli.render.rasterize import rasterize
+
+BACKGROUND_DISTANCE = 2.0  # the background plane's depth, in multiples of the head's distance
+NECK_BELOW_PIVOT_M = 0.02  # the torso (weight 0) starts this far below the rig's neck pivot
+PERSON_MIN_CONFIDENCE = 0.5  # segmenter confidence above which a pixel is the person's
+EDGE_LOW, EDGE_HIGH = 0.35, 0.65  # the person's opacity ramps from 0 to 1 over this band of the segmenter's confidence
+HEAD_COVER = 0.5  # head coverage above which the person layer is a backing (filled colour)
+FILL_MARGIN_PX = 2  # pixels around person and head that the background fills too (the edge's halo)
+MOVING_MARGIN_PX = 24  # how far around the head, hair and neck a turn can uncover the background, pixels
+COLOUR_STEPS = 40  # Adam steps fitting the layers' colours
+COLOUR_LR = 0.03  # per step, in colour units
+
+
+def scaled_photo(image: np.ndarray, K: Tensor, long_side: int = SCENE_LONG_SIDE) -> tuple[np.ndarray, Tensor]:
+    """The photo scaled so its long side is at most `long_side` (area filter) and the intrinsics
+    [3, 3] that go with it."""
+    import cv2
+
+    height, width = image.shape[:2]
+    scale = min(1.0, long_side / max(height, width))
+    if scale >= 1.0:
+        return image, K.clone().float()
+    size = (max(2, round(width * scale)), max(2, round(height * scale)))
+    small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    K = K.clone().float()
+    K[0] *= size[0] / width
+    K[1] *= size[1] / height
+    return small, K
+
+
+def head_layers(avatar: Avatar, arkit: Tensor, rotation: Tensor, translation: Tensor, gaze: Tensor,
+                K: Tensor, viewmat: Tensor, width: int, height: int) -> tuple[Tensor, Tensor, Tensor]:
+    """The head posed as in the photo, seen through its camera: rgb [H, W, 3] (premultiplied),
+    coverage [H, W] and depth [H, W] (camera z, metres, where covered)."""
+    means, quats, scales = pose_gaussians(avatar, arkit[None], rotation[None], translation[None], gaze[None])
+    means, quats, scales = means[0], quats[0], scales[0]
+    opacities = shown_opacities(avatar, with_scene=True)  # as it will be shown: the photo's neck, not the rig's
+    z = means @ viewmat[2, :3] + viewmat[2, 3]
+    with torch.no_grad(), rasterizer_threads("cpu"):
+        rgb, alpha = rasterize(means, quats, scales, opacities, avatar.sh, viewmat[None], K[None], width, height,
+                               sh_degree=avatar.sh_degree, backend="cpu")
+        zz, _ = rasterize(means, quats, scales, opacities, z[:, None].expand(-1, 3).contiguous(), viewmat[None], K[None],
+                          width, height, backend="cpu")
+    coverage = alpha[0, ..., 0]
+    depth = zz[0, ..., 0] / coverage.clamp_min(1e-6)
+    return rgb[0], coverage, depth
+
+
+def fill_background(image: np.ndarray, unknown: np.ndarray) -> np.ndarray:
+    """uint8 [H, W, 3]: `image` with the `unknown` pixels ([H, W] bool) filled from around them.
+    Telea's inpainting on a quarter-size copy (large holes fill smoothly and fast), then again at
+    full size with that as the start, so the seam to the known pixels stays sharp."""
+    import cv2
+
+    height, width = unknown.shape
+    hole = unknown.astype(np.uint8)
+    small_size = (max(8, width // 4), max(8, height // 4))
+    small = cv2.resize(image, small_size, interpolation=cv2.INTER_AREA)
+    small_hole = (cv2.resize(hole, small_size, interpolation=cv2.INTER_NEAREST) > 0).astype(np.uint8)
+    small_hole = cv2.dilate(small_hole, np.ones((3, 3), np.uint8))
+    coarse = cv2.inpaint(small, small_hole, 5, cv2.INPAINT_TELEA)
+    start = image.copy()
+    start[unknown] = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_LINEAR)[unknown]
+    # refine only a band inside the hole's edge at full size; deeper inside the coarse fill stays
+    band = unknown & (cv2.distanceTransform(hole, cv2.DIST_L2, 3) <= 8)
+    fine = cv2.inpaint(start, band.astype(np.uint8), 3, cv2.INPAINT_TELEA)
+    out = start.copy()
+    out[band] = fine[band]
+    return out
+
+
+def nearest_fill(image: np.ndarray, known: np.ndarray, blur_px: int = 9) -> np.ndarray:
+    """float32 [H, W, 3]: each unknown pixel takes the colour of the nearest known one ([H, W] bool),
+    then blurred inside the filled part (a backing nobody looks at closely: no streaks, no seams)."""
+    import cv2
+
+    _, labels = cv2.distanceTransformWithLabels((~known).astype(np.uint8), cv2.DIST_L2, 5,
+                                                labelType=cv2.DIST_LABEL_PIXEL)
+    ys, xs = np.nonzero(known)
+    lookup = np.zeros((labels.max() + 1, 3), np.float32)
+    lookup[labels[ys, xs]] = image[ys, xs]
+    filled = lookup[labels]
+    blurred = cv2.GaussianBlur(filled, (0, 0), blur_px)
+    return np.where(known[..., None], image, blurred).astype(np.float32)
+
+
+def head_weights(depth: Tensor, K: Tensor, viewmat: Tensor, avatar: Avatar, rotation: Tensor, translation: Tensor) -> Tensor:
+    """[H, W] share of the head pose of the point seen at each pixel at `depth` [H, W]: the height of
+    the point in the head's own frame, from NECK_BELOW_PIVOT_M under the neck pivot (0) up to the
+    lowest rigid point of the head, the chin (1), smooth (smoothstep) between."""
+    from emotalk_cli.photo_scene import rotate_vectors
+    from emotalk_cli.splats.gaussians import axis_angle_to_quat
+
+    height, width = depth.shape
+    v, u = torch.meshgrid(torch.arange(height) + 0.5, torch.arange(width) + 0.5, indexing="ij")
+    camera = torch.stack([(u - K[0, 2]) / K[0, 0] * depth, (v - K[1, 2]) / K[1, 1] * depth, depth], -1)
+    world = (camera - viewmat[:3, 3]) @ viewmat[:3, :3]
+    t = avatar.template
+    pivot = t.neck_pivot
+    head = rotate_vectors(axis_angle_to_quat(-rotation), world - translation - pivot) + pivot  # the photo's pose undone
+    chin = float(t.vertices[t.neck_weight > 0.99, 1].min())
+    low = float(pivot[1]) - NECK_BELOW_PIVOT_M
+    s = ((head[..., 1] - low) / max(chin - low, 1e-3)).clamp(0, 1)
+    return s * s * (3 - 2 * s)
+
+
+def fit_scene(
+    image: np.ndarray,  # uint8 [H, W, 3]: the photo the head was fitted to
+    avatar: Avatar,  # the fitted avatar (neutral at rest)
+    K: Tensor,  # [3, 3] the photo's intrinsics, pixels
+    viewmat: Tensor,  # [4, 4] world-to-camera
+    rotation: Tensor,  # [3] the photo's head pose
+    translation: Tensor,  # [3]
+    arkit: Tensor,  # [52] the photo's expression
+    gaze: Tensor,  # [2]
+    steps: int = COLOUR_STEPS,
+    on_stage: Callable[[str], None] | None = None,
+) -> tuple[PhotoScene, dict]:
+    """The photo's scene (background and person layers) and figures about it (sizes, PSNR)."""
+    import cv2
+
+    from emotalk_cli.fit.segment import person_mask
+
+    note = on_stage or (lambda message: None)
+    photo_height, photo_width = image.shape[:2]
+    small, Ks = scaled_photo(image, K)
+    height, width = small.shape[:2]
+    viewmat = viewmat.float()
+    avatar = avatar.to("cpu")
+    confidence = person_mask(small)
+    head_rgb, coverage, head_depth = head_layers(avatar, arkit.float(), rotation.float(), translation.float(), gaze.float(),
+                                                 Ks, viewmat, width, height)
+    head = coverage.numpy() > HEAD_COVER
+    photo = small.astype(np.float32) / 255.0
+
+    # background: the photo where there is neither person nor head, the rest filled
+    person = confidence > EDGE_LOW
+    occupied = cv2.dilate((person | (coverage.numpy() > 0.05)).astype(np.uint8), np.ones((3, 3), np.uint8),
+                          iterations=FILL_MARGIN_PX) > 0
+    background = fill_background(small, occupied).astype(np.float32) / 255.0
+    covered_depth = head_depth[coverage > HEAD_COVER]
+    head_distance = float(covered_depth.median()) if covered_depth.numel() else float(viewmat[2, 3])
+    background_depth = torch.full((height, width), BACKGROUND_DISTANCE * head_distance)
+
+    # person: soft alpha from the segmenter, full behind the head; a card through the head's middle
+    ramp = np.clip((confidence - EDGE_LOW) / (EDGE_HIGH - EDGE_LOW), 0.0, 1.0)
+    alpha = np.where(head, 1.0, ramp * ramp * (3 - 2 * ramp)).astype(np.float32)  # a soft edge a pixel or two wide
+    mid = head_distance + _head_half_depth(avatar)
+    person_depth = torch.full((height, width), mid)
+    weight = head_weights(person_depth, Ks, viewmat, avatar, rotation.float(), translation.float())
+    # the backing behind the head takes the colour of what turns with the head beside it (hair, hat),
+    # not of the face or collar: a turned head shows hair behind it, not skin
+    beside = (confidence > PERSON_MIN_CONFIDENCE) & ~head
+    turning = beside & (weight.numpy() > 0.5)
+    colours = nearest_fill(photo, turning if turning.any() else beside)
+    # the person's soft edge (hair strands, the segmenter's blur) holds the old background's colour mixed
+    # in: it takes the colour of the nearest solid person pixel instead, and keeps it, so the person
+    # has no halo over another background (or none); inside, the photo itself
+    solid = (alpha >= 0.999) & ~head
+    edge = (alpha > 0) & ~head & ~solid
+    a = alpha[..., None]
+    unmixed = np.clip((photo - (1 - a) * background) / np.maximum(a, 1e-3), 0, 1)  # the matting equation, I = aF + (1 - a)B
+    foreground = a * unmixed + (1 - a) * nearest_fill(photo, solid)  # thin edges lean on the nearest solid colour
+    colours = np.where(head[..., None], colours, np.where(edge[..., None], foreground, photo))
+
+    scene = PhotoScene(
+        K=Ks, viewmat=viewmat, photo_size=torch.tensor([photo_width, photo_height], dtype=torch.float32),
+        head_rotation=rotation.float(), head_translation=translation.float(), arkit=arkit.float(), gaze=gaze.float(),
+        background_rgb=torch.from_numpy(background), background_depth=background_depth,
+        person_rgb=torch.from_numpy(colours), person_alpha=torch.from_numpy(alpha), person_depth=person_depth,
+        person_weight=weight,
+    )
+    note(f"scene: {width}x{height} grid, person {int((alpha > 0).sum())} and background {width * height} Gaussians")
+    # what a moving head can uncover keeps its fill: around the head and what turns with it (fitted, the
+    # background there would learn the person's edge and show it as a ghost outline)
+    moving = (weight.numpy() > 0) & (alpha > 0) | head
+    near_moving = cv2.dilate(moving.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=MOVING_MARGIN_PX) > 0
+    scene, figures = fit_scene_colours(scene, avatar, torch.from_numpy(photo), head_rgb, coverage, steps,
+                                       frozen_background=torch.from_numpy(occupied & near_moving),
+                                       frozen_person=torch.from_numpy(edge))
+    figures.update({"grid": [width, height], "person_gaussians": int((alpha > 0).sum()), "background_gaussians": width * height,
+                    "background_filled_fraction": round(float(occupied.mean()), 4),
+                    "person_fraction": round(float(person.mean()), 4)})
+    return scene, figures
+
+
+def _head_half_depth(avatar: Avatar) -> float:
+    """Half the head's front-to-back depth at rest (metres): the person card sits that far behind the
+    head's nearest surface, through its middle."""
+    z = avatar.template.vertices[:, 2]
+    return 0.5 * float(z.max() - z.min()) * 0.5
+
+
+def fit_scene_colours(scene: PhotoScene, avatar: Avatar, photo: Tensor, head_rgb: Tensor, coverage: Tensor,
+                      steps: int, frozen_background: Tensor | None = None,
+                      frozen_person: Tensor | None = None) -> tuple[PhotoScene, dict]:
+    """Fit the two layers' colours (nothing else) so the head over the person over the background,
+    rendered, gives the photo [H, W, 3] back. The head's own render (premultiplied rgb [H, W, 3] and
+    coverage [H, W]) is in front of both layers, so it composites exactly: out = head + (1 - a) * layers.
+    Background pixels in `frozen_background` [H, W] (the filled ones) keep their fill: fitted, they
+    would learn the person's soft edge and show it as a halo once the head moves; person pixels in
+    `frozen_person` [H, W] (the soft edge) keep theirs for the same reason."""
+    width, height = scene.size
+    person = grid_splats(scene.person_rgb, scene.person_depth, scene.person_alpha, scene.K, scene.viewmat)
+    background = grid_splats(scene.background_rgb, scene.background_depth, torch.ones_like(scene.background_depth),
+                             scene.K, scene.viewmat)
+    n_person = len(person)
+    keep_person = scene.person_alpha.reshape(-1) > 0
+    means = torch.cat([person.means, background.means])
+    quats = torch.cat([person.quats, background.quats])
+    scales = torch.cat([person.scales, background.scales])
+    opacities = torch.cat([person.opacities, background.opacities])
+    start = torch.cat([person.sh[:, 0], background.sh[:, 0]]) * SH_C0 + 0.5
+    colours = start.clone().requires_grad_(True)
+    through = (1.0 - coverage)[..., None]
+    optimiser = torch.optim.Adam([colours], lr=COLOUR_LR)
+
+    def draw() -> Tensor:
+        rgb, _ = rasterize(means, quats, scales, opacities, colours, scene.viewmat[None], scene.K[None], width, height,
+                           backend="cpu")
+        return head_rgb + through * rgb[0]
+
+    def psnr(out: Tensor) -> float:
+        return float(-10 * torch.log10(((out.clamp(0, 1) - photo) ** 2).mean().clamp_min(1e-10)))
+
+    with rasterizer_threads("cpu"):
+        with torch.no_grad():
+            before = psnr(draw())
+        for _ in range(steps):
+            loss = ((draw() - photo) ** 2).mean()
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            if frozen_background is not None:
+                colours.grad[n_person:][frozen_background.reshape(-1)] = 0
+            if frozen_person is not None:
+                colours.grad[:n_person][frozen_person.reshape(-1)[keep_person]] = 0
+            optimiser.step()
+        with torch.no_grad():
+            after = psnr(draw())
+    fitted = colours.detach()
+    # what no pixel saw (the backing behind the head) keeps its filled colour: Adam leaves it (zero gradient)
+    person_rgb = scene.person_rgb.clone().reshape(-1, 3)
+    keep = scene.person_alpha.reshape(-1) > 0
+    person_rgb[keep] = fitted[:n_person]
+    background_rgb = fitted[n_person:].reshape(height, width, 3)
+    scene.person_rgb = person_rgb.reshape(height, width, 3)
+    scene.background_rgb = background_rgb
+    return scene, {"psnr_db_before_colour_fit": round(before, 2), "psnr_db": round(after, 2), "colour_steps": steps}
+
+
+__all__ = ["fit_scene", "fill_background", "head_weights", "nearest_fill", "scaled_photo"]
