@@ -61,6 +61,7 @@ import typer
 
 from emotalk_cli.cli.common import (check_stdout_outputs, fail, parse_assignments, progress, refuse_existing,
                                     render_backend, reported_errors, stderr, warn)
+from emotalk_cli.cli.photo import PhotoOptions, photo_frame_size, photo_framing, posed_channels
 from emotalk_cli.errors import EmotalkError
 
 MAX_STEPS = 25  # the sampler's ceiling (motion.generate.MAX_STEPS)
@@ -78,7 +79,7 @@ def animate(
     au_track: Optional[str] = typer.Option(None, "--au-track", help="AU track file (emotalk text2au -o); '-' reads it from stdin."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Video to write: .mp4, .webm, .mov or .mkv (default: the audio's name with .mp4, .webm when transparent); '-' streams it to stdout as fragmented mp4 (see --format)."),
     output_format: Optional[str] = typer.Option(None, "--format", help="Video container: mp4, webm or mov (default: from -o's suffix; mp4 for -o -; webm streams too)."),
-    background: Optional[str] = typer.Option(None, "--background", help="white, black, #rrggbb, R,G,B in 0..1, or transparent (RGBA: .webm or .mov; not .mp4); photo needs an avatar with a photo scene, which none has yet (default: white)."),
+    background: Optional[str] = typer.Option(None, "--background", help="photo (the avatar's own, the default when it has one), white, black, #rrggbb, R,G,B in 0..1, or transparent (RGBA: .webm or .mov; not .mp4) [default: photo, else white]."),
     avatar: Optional[Path] = typer.Option(None, "--avatar", "-a", help="Avatar (.safetensors) [default: weights/default_avatar.safetensors]."),
     weights: Optional[Path] = typer.Option(None, "--weights", help="Motion model [default: weights/motion.safetensors]."),
     strength: float = typer.Option(1.0, "--strength", help="How strongly the emotion shows (classifier-free guidance scale, 0..5)."),
@@ -92,7 +93,11 @@ def animate(
     motion_out: Optional[Path] = typer.Option(None, "--motion-out", help="Also write the motion (emotalk.motion .safetensors); '-' writes it to stdout."),
     csv: Optional[Path] = typer.Option(None, "--csv", help="Also write the motion as Live Link Face ARKit CSV; '-' writes it to stdout."),
     motion_only: bool = typer.Option(False, "--motion-only", help="Stop after the motion (write --motion-out / --csv, no video)."),
-    size: int = typer.Option(512, "--size", help="Square frame size in pixels (even)."),
+    size: Optional[int] = typer.Option(None, "--size", help="Frame size in pixels (even): the square's side, or the photo framing's long side [default: 512]."),
+    head_yaw: float = typer.Option(0.0, "--head-yaw", help="Turn the head by this many degrees (+ to its own left), on top of its motion."),
+    head_pitch: float = typer.Option(0.0, "--head-pitch", help="Tilt the head by this many degrees (+ chin up), on top of its motion."),
+    framing: str = typer.Option("auto", "--framing", help="photo: the photo's camera and scene, the head moving about the photo's "
+                                "own pose; head: the head alone; auto: photo when the avatar has one."),
     backend: str = typer.Option("auto", "--backend", help="Rasterizer: auto (gsplat on CUDA, else cpu), gsplat, cpu, reference."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
     force: bool = typer.Option(False, "--force", "-f", help="Overwrite outputs that exist."),
@@ -133,8 +138,8 @@ def animate(
         raise fail(str(err), code=2) from None
     with reported_errors():
         _animate(audio, emotion, au, au_track, output, output_format, chosen, avatar, weights, strength, lip_strength,
-                 seed, steps, lip_samples, silence_pad, head_motion, blinks, motion_out, csv, motion_only, size, backend,
-                 device, force, quiet)
+                 seed, steps, lip_samples, silence_pad, head_motion, blinks, motion_out, csv, motion_only,
+                 PhotoOptions(False, head_yaw, head_pitch, framing, size), backend, device, force, quiet)
 
 
 def _parse_background(text: Optional[str]):
@@ -145,7 +150,7 @@ def _parse_background(text: Optional[str]):
 
 
 def _animate(audio, emotion, au, au_track, output, output_format, chosen, avatar, weights, strength, lip_strength,
-             seed, steps, lip_samples, silence_pad, head_motion, blinks, motion_out, csv, motion_only, size, backend,
+             seed, steps, lip_samples, silence_pad, head_motion, blinks, motion_out, csv, motion_only, photo, backend,
              device, force, quiet) -> None:
     from emotalk_cli.audio.features import checked_audio_info
     from emotalk_cli.audio.io import opened_audio
@@ -165,26 +170,36 @@ def _animate(audio, emotion, au, au_track, output, output_format, chosen, avatar
             raise EmotalkError(f"-o {output} does not end in {suffix} as --format {output_format} asks: rename it, "
                                "or leave out --format")
         container = check_video_output(output, alpha, (output_format or "mp4").lower() if is_stdout(output) else None)
-        check_frame_size(size, size)
+        check_frame_size(photo.size or 512, photo.size or 512)
     refuse_existing(None if motion_only else output, motion_out, csv, force=force)
     if not motion_only:  # before the motion is sampled: a bad avatar or background fails first
         from emotalk_cli.render.background import resolve_background
 
         subject = _load_avatar(avatar)
-        video = (subject, resolve_background(chosen, subject, "the default avatar" if avatar is None else str(avatar)),
-                 container)
+        label = "the default avatar" if avatar is None else str(avatar)
+        in_photo = photo_framing(subject, photo, label, [])
+        if in_photo:
+            frame = photo_frame_size(subject.scene, photo)
+            check_frame_size(*frame)
+            backdrop = resolve_background(chosen, subject, label)
+        elif chosen is not None and chosen.photo and subject.scene is not None:
+            raise EmotalkError("--background photo draws the photo's scene, which --framing head leaves out: use a colour or transparent")
+        else:
+            frame = (photo.size or 512, photo.size or 512)
+            backdrop = resolve_background(chosen, subject if chosen is not None else None, label)
+        video = (subject, backdrop, container, in_photo, photo, frame)
     torch_device = resolve_device(device)
     if not motion_only:  # before the motion is sampled: a gsplat that cannot run fails (or warns) first
         backend, render_device = render_backend(backend, torch_device, quiet)
     with opened_audio(audio) as sound:  # '-': stdin spooled to a temporary file, kept until the video is written
         _animate_sound(checked_audio_info(sound), audio, emotion, au, au_track, output, video, weights, strength,
                        lip_strength, seed, steps, lip_samples, silence_pad, head_motion, blinks, motion_out, csv,
-                       motion_only, size, backend, torch_device, render_device if not motion_only else None,
+                       motion_only, backend, torch_device, render_device if not motion_only else None,
                        force, quiet, started)
 
 
 def _animate_sound(sound, audio, emotion, au, au_track, output, video, weights, strength, lip_strength, seed, steps,
-                   lip_samples, silence_pad, head_motion, blinks, motion_out, csv, motion_only, size, backend,
+                   lip_samples, silence_pad, head_motion, blinks, motion_out, csv, motion_only, backend,
                    torch_device, render_device, force, quiet, started) -> None:
     """From the opened audio on: features, motion, outputs. Outputs to stdout go last, so a failure
     before them leaves stdout empty."""
@@ -228,7 +243,7 @@ def _animate_sound(sound, audio, emotion, au, au_track, output, video, weights, 
     if csv is not None and not is_stdout(csv):
         write_livelink_csv(csv, motion, fps, overwrite=force)
     if not motion_only:
-        _render(motion, *video, output, sound, size, fps, backend, render_device, force, quiet)
+        _render(motion, *video, output, sound, fps, backend, render_device, force, quiet)
     if is_stdout(motion_out) or is_stdout(csv):
         _write_stdout(motion, meta, fps, csv=is_stdout(csv))
     if not quiet:
@@ -313,15 +328,19 @@ def _load_avatar(avatar_path):
     return load_avatar(path)
 
 
-def _render(motion, subject, background, container, output, sound, size, fps, backend, device, force, quiet) -> None:
+def _render(motion, subject, background, container, in_photo, photo, frame, output, sound, fps, backend, device, force,
+            quiet) -> None:
     from emotalk_cli.render.frames import ViewOptions, render_avatar
     from emotalk_cli.render.video import VideoWriter
 
-    view = ViewOptions(width=size, height=size, background=background.rgb, transparent=background.transparent)
+    width, height = frame
+    view = ViewOptions(width=width, height=height, background=background.rgb, transparent=background.transparent,
+                       photo=in_photo, scene_background=background.photo)
+    motion = posed_channels(subject, motion, None, photo, in_photo, around="photo")
     num_frames = motion["arkit"].shape[0]
     frames = render_avatar(subject, view, motion["arkit"], motion["head_rotation"], motion["head_translation"],
                            motion["gaze"], backend=backend, device=device)
-    with progress(quiet) as bar, VideoWriter(output, size, size, fps, audio=sound, overwrite=force, cut_to_audio=False,
+    with progress(quiet) as bar, VideoWriter(output, width, height, fps, audio=sound, overwrite=force, cut_to_audio=False,
                                              alpha=background.alpha, container=container) as video:
         task = bar.add_task("rendering", total=num_frames, unit="frames")
         for frame in frames:

@@ -51,12 +51,13 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
 import typer
 
+from emotalk_cli.cli.photo import PhotoOptions, photo_frame_size, photo_framing, posed_channels
 from emotalk_cli.cli.common import (check_stdout_outputs, parse_assignments, progress, refuse_existing, render_backend,
                                     reported_errors, stderr, warn)
 from emotalk_cli.errors import EmotalkError
@@ -79,7 +80,8 @@ def render(
     head_pitch: float = typer.Option(0.0, "--head-pitch", help="Tilt the head by this many degrees, + chin up."),
     framing: str = typer.Option("auto", "--framing", help="photo: the photo's camera and scene (an avatar fitted with its "
                                 "scene); head: the head alone, framed by the camera options; auto: photo when the avatar has one."),
-    size: int = typer.Option(512, "--size", help="Frame size in pixels (even): the square's side, or the photo framing's long side."),
+    size: Optional[int] = typer.Option(None, "--size", help="Frame size in pixels (even): the square's side, or the photo framing's "
+                                       "long side [default: 512; --as-photo: the photo's size]."),
     width: Optional[int] = typer.Option(None, "--width", help="Frame width, overriding --size."),
     height: Optional[int] = typer.Option(None, "--height", help="Frame height, overriding --size."),
     fps: Optional[float] = typer.Option(None, "--fps", help="Frame rate [default: the motion's, else 25]."),
@@ -101,7 +103,7 @@ def render(
         suffix = _output_suffix(output, output_format)
         check_stdout_outputs({"-o": output}, binary=("-o",))
         photo = PhotoOptions(as_photo, head_yaw, head_pitch, framing, size, width, height)
-        _render(avatar, output, suffix, motion, audio, au, arkit, width or size, height or size, fps, duration, yaw,
+        _render(avatar, output, suffix, motion, audio, au, arkit, width or size or 512, height or size or 512, fps, duration, yaw,
                 pitch, orbit, camera, fov, distance, up, background, backend, device, force, quiet, photo)
 
 
@@ -118,62 +120,11 @@ def _output_suffix(output: Path, output_format: Optional[str]) -> str:
     return ".mp4" if str(output) == "-" else output.suffix.lower()
 
 
-@dataclass(frozen=True)
-class PhotoOptions:
-    """The options about an avatar's photo: --as-photo, the head turn, --framing and the frame size asked for."""
-
-    as_photo: bool = False
-    head_yaw: float = 0.0
-    head_pitch: float = 0.0
-    framing: str = "auto"
-    size: int = 512
-    width: Optional[int] = None
-    height: Optional[int] = None
-
-
 def _render(avatar, output, suffix, motion, audio, au, arkit, width, height, fps, duration, yaw, pitch, orbit,
             camera, fov, distance, up, background, backend, device, force, quiet, photo=PhotoOptions()) -> None:
     with contextlib.ExitStack() as stack:  # holds the opened audio ('-': stdin spooled) until the video is written
         _render_in(stack, avatar, output, suffix, motion, audio, au, arkit, width, height, fps, duration, yaw, pitch,
                    orbit, camera, fov, distance, up, background, backend, device, force, quiet, photo)
-
-
-def photo_framing(subject, photo: PhotoOptions, label: str, camera_options: list[str]) -> bool:
-    """Whether to render in the photo's camera and scene (--framing), checking what goes with it; one
-    line for what does not (no scene, camera options that would move the photo's camera)."""
-    from emotalk_cli.avatar import Avatar
-
-    scene = getattr(subject, "scene", None) if isinstance(subject, Avatar) else None
-    if photo.framing not in ("auto", "photo", "head"):
-        raise EmotalkError(f"--framing {photo.framing}: use photo, head or auto")
-    if (photo.head_yaw or photo.head_pitch) and not isinstance(subject, Avatar):
-        raise EmotalkError(f"--head-yaw/--head-pitch turn a rigged avatar's head; {label} is a static scene: use --yaw/--pitch")
-    if photo.as_photo and scene is None:
-        raise EmotalkError(f"--as-photo: {label} has no photo (a head alone, or a scene): fit one with "
-                           "`emotalk fit-avatar --image photo.jpg -o avatar.safetensors`")
-    if photo.framing == "photo" and scene is None:
-        raise EmotalkError(f"--framing photo: {label} has no photo scene: refit it from the photo with emotalk fit-avatar, or use --framing head")
-    use = scene is not None and photo.framing != "head"
-    if use and camera_options:
-        raise EmotalkError(f"{', '.join(camera_options)} move the camera, but the photo's camera holds still: turn the "
-                           "head with --head-yaw/--head-pitch, or add --framing head to see the head alone from anywhere")
-    if photo.as_photo and photo.framing == "head":
-        raise EmotalkError("--as-photo shows the photo's framing: leave out --framing head")
-    return use
-
-
-def photo_frame_size(scene, photo: PhotoOptions) -> tuple[int, int]:
-    """(width, height): --width/--height as given, else the photo's aspect with --size as the long side
-    (even numbers); --as-photo without any size: the photo's own size."""
-    if photo.width or photo.height:
-        return photo.width or photo.size, photo.height or photo.size
-    photo_width, photo_height = (int(round(float(v))) for v in scene.photo_size)
-    if photo.as_photo and photo.size == 512:
-        long_side = max(photo_width, photo_height)
-    else:
-        long_side = photo.size
-    scale = long_side / max(photo_width, photo_height)
-    return max(2, 2 * round(photo_width * scale / 2)), max(2, 2 * round(photo_height * scale / 2))
 
 
 def _render_in(stack, avatar, output, suffix, motion, audio, au, arkit, width, height, fps, duration, yaw, pitch, orbit,
@@ -265,7 +216,7 @@ def _render_in(stack, avatar, output, suffix, motion, audio, au, arkit, width, h
                     "head_translation": torch.zeros(num_frames, 3), "gaze": torch.zeros(num_frames, 2)}
     channels = {name: tensor[:num_frames] for name, tensor in channels.items()}
     if isinstance(subject, Avatar):
-        channels = _posed_channels(subject, channels, expression, photo, in_photo)
+        channels = posed_channels(subject, channels, expression, photo, in_photo, around="rest")
     shown = "stdout" if is_stdout(output) else output
     if suffix == ".ply":
         count = _export_ply(subject, channels, output, force, in_photo)
@@ -297,40 +248,6 @@ def _render_in(stack, avatar, output, suffix, motion, audio, au, arkit, width, h
         stderr.print(f"wrote {shown} ({num_frames} frame{'s' * (num_frames != 1)}, {width}x{height}"
                      f"{', transparent' if backdrop.transparent else ''}, "
                      f"{len(subject)} Gaussians) in {seconds:.1f} s", markup=False)
-
-
-def _posed_channels(subject, channels: dict, expression, photo: PhotoOptions, in_photo: bool) -> dict:
-    """The avatar's per-frame expression and head pose: --au/--arkit added (with --as-photo: replacing the
-    photo's expression), --head-yaw/--head-pitch turning the head; in the photo's framing the pose is
-    placed in the photo (the photo's own with --as-photo, else facing the camera where the photo has it)."""
-    import torch
-
-    from emotalk_cli.photo_scene import compose_rotations, head_turn, scene_head_pose
-
-    channels = dict(channels)
-    frames = channels["arkit"].shape[0]
-    turned = bool(photo.head_yaw or photo.head_pitch)
-    turn = head_turn(torch.full((frames,), photo.head_yaw), torch.full((frames,), photo.head_pitch)) if turned else None
-    if photo.as_photo:
-        scene = subject.scene
-        channels["arkit"] = expression.expand(frames, -1).clone() if expression is not None else scene.arkit.expand(frames, -1).clone()
-        channels["gaze"] = scene.gaze.expand(frames, -1).clone()
-        if turned:  # the head turn replaces the photo's pose: from facing the camera
-            channels["head_rotation"], channels["head_translation"] = scene_head_pose(
-                scene, torch.zeros(frames, 3), torch.zeros(frames, 3), "rest", turn)
-        else:
-            channels["head_rotation"] = scene.head_rotation.expand(frames, -1).clone()
-            channels["head_translation"] = scene.head_translation.expand(frames, -1).clone()
-        return channels
-    if expression is not None:
-        channels["arkit"] = (channels["arkit"] + expression).clamp(0.0, 1.0)
-    if in_photo:
-        channels["head_rotation"], channels["head_translation"] = scene_head_pose(
-            subject.scene, channels["head_rotation"].float(), channels["head_translation"].float(), "rest", turn)
-    elif turned:
-        channels["head_rotation"] = torch.stack([compose_rotations(turn[t:t + 1], r)[0]
-                                                 for t, r in enumerate(channels["head_rotation"].float())])
-    return channels
 
 
 def _export_ply(subject, channels: dict, output: Path, force: bool, in_photo: bool = False) -> int:
