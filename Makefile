@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test bench eval examples weights weights-tracker weights-segmenter weights-head weights-landmarks weights-avatar weights-lexicon weights-text2au weights-motion eval-text2au eval-avatar eval-fidelity eval-motion eval-motion-real eval-emotion corpus corpus-recorded clean
+.PHONY: setup demo test bench eval examples weights weights-tracker weights-segmenter weights-head weights-landmarks weights-avatar weights-lexicon weights-text2au weights-motion eval-text2au eval-avatar eval-portrait eval-fidelity eval-motion eval-motion-real eval-emotion corpus corpus-recorded clean
 
 setup: $(STAMP)
 
@@ -34,11 +34,15 @@ bench: setup
 	$(PY) benchmarks/bench_text2au.py
 	$(PY) benchmarks/bench_batch.py --rounds 3
 
-eval: setup eval-text2au eval-avatar eval-motion eval-motion-real eval-emotion
+eval: setup eval-text2au eval-avatar eval-portrait eval-motion eval-motion-real eval-emotion
 
 # Can MediaPipe read the default avatar's expressions (frontal and +-20 degrees)?
 eval-avatar: setup
 	$(PY) evals/eval_readability.py
+
+# A photo brought alive in 3D: fit with its scene, --as-photo PSNR, turned heads, neutral, expressions, contact sheets (~4 min)
+eval-portrait: setup
+	$(PY) evals/eval_portrait.py
 
 # fit-avatar's fidelity: PSNR/SSIM on held-out frames of a rendered talking-head video, and on the portrait (~15 min)
 eval-fidelity: setup

@@ -45,6 +45,7 @@ def main() -> None:
     parser.add_argument("--clear-fringe", type=float, default=0.0,
                         help="trim hair this many millimetres above the brows, 0 to 50 (fit.brows; the portrait's fringe "
                              "falls to the face's left brow)")
+    parser.add_argument("--no-scene", action="store_true", help="the head alone, without the photo's scene (fit.scene)")
     parser.add_argument("--preview", type=Path, default=None, help="also write photo | fit | neutral as a PNG")
     parser.add_argument("--force", action="store_true")
     args = parser.parse_args()
@@ -67,12 +68,19 @@ def main() -> None:
         avatar = clear_fringe(avatar, landmark_map, args.clear_fringe / 1000)
     if args.define_brows > 0:
         avatar = define_brows(avatar, landmark_map, args.define_brows, seed=args.seed)
+    scene_figures = None
+    if not args.no_scene:  # the portrait's flag, rocket, suit and hair around the head, as emotalk fit-avatar keeps them
+        from emotalk_cli.fit.scene import fit_scene
+
+        hf = result.head_fit
+        avatar, scene_figures = fit_scene(result.images[0], avatar, hf.K, hf.viewmat, hf.head_rotation[0], hf.head_translation[0],
+                                         hf.arkit[0], hf.gaze[0], on_stage=lambda message: print(message, file=sys.stderr))
     meta = {
         "command": "scripts/build_default_avatar.py (make weights-avatar)",
         "options": {"gaussians": args.gaussians, "iterations": args.iterations, "seed": args.seed,
                     "resolution": config.resolution, "clear_fringe_mm": args.clear_fringe,
-                    "define_brows": args.define_brows},
-        "kind": "photo-fitted avatar (neutral at rest: the photo's smile is undone)",
+                    "define_brows": args.define_brows, "scene": not args.no_scene},
+        "kind": "photo-fitted avatar (neutral at rest: the photo's smile is undone)" + ("" if args.no_scene else ", in its photo's scene"),
         "source": {
             "file": "astronaut.png",
             "sha256": file_sha256(photo),
@@ -87,6 +95,7 @@ def main() -> None:
         "fit": avatar.meta["fit"],
         **{key: avatar.meta[key] for key in ("fringe", "brows") if key in avatar.meta},
         "default_view": avatar.meta["default_view"],
+        **({} if scene_figures is None else {"scene": scene_figures}),
     }
     save_avatar(args.out, avatar, meta, overwrite=args.force or args.out.exists())
     if args.preview is not None:

@@ -191,14 +191,14 @@ def test_cli_colour_forms_give_the_same_png(tmp_path):
     outputs = []
     for i, form in enumerate([None, "white", "#fff", "#FFFFFF", "1,1,1"]):
         out = tmp_path / f"w{i}.png"
-        args = ["render", "--au", "AU12=0.8", "-o", str(out), "--size", str(SIZE), "--quiet"]
+        args = ["render", "--au", "AU12=0.8", "-o", str(out), "--size", str(SIZE), "--quiet", "--framing", "head"]
         result = run(*args, *([] if form is None else ["--background", form]))
         assert result.exit_code == 0, result.output
         outputs.append(out.read_bytes())
     assert all(data == outputs[0] for data in outputs)
     blue = tmp_path / "blue.png"
-    assert run("render", "--au", "AU12=0.8", "-o", str(blue), "--size", str(SIZE), "-q", "--background",
-               "#1e90ff").exit_code == 0
+    assert run("render", "--au", "AU12=0.8", "-o", str(blue), "--size", str(SIZE), "-q", "--framing", "head",
+               "--background", "#1e90ff").exit_code == 0
     corner = decode(blue)[0, 0, 0]
     assert tuple(corner[:3]) == (0x1E, 0x90, 0xFF) and corner[3] == 255
 
@@ -207,7 +207,7 @@ def test_cli_colour_forms_give_the_same_png(tmp_path):
 def transparent_png(tmp_path_factory):
     out = tmp_path_factory.mktemp("png") / "smile.png"
     result = run("render", "--au", "AU12=0.8,AU6=0.6", "--background", "transparent", "-o", str(out),
-                 "--size", str(SIZE), "--quiet")
+                 "--size", str(SIZE), "--quiet", "--framing", "head")  # the head alone (the default avatar has a photo scene)
     assert result.exit_code == 0, result.output
     return out
 
@@ -217,7 +217,8 @@ def test_cli_transparent_png(transparent_png, tmp_path):
     [rgba] = decode(transparent_png)
     assert rgba[0, 0, 3] == 0 and rgba[-1, -1, 3] == 0 and rgba[SIZE // 2, SIZE // 2, 3] == 255
     white = tmp_path / "white.png"
-    assert run("render", "--au", "AU12=0.8,AU6=0.6", "-o", str(white), "--size", str(SIZE), "-q").exit_code == 0
+    assert run("render", "--au", "AU12=0.8,AU6=0.6", "-o", str(white), "--size", str(SIZE), "-q",
+               "--framing", "head").exit_code == 0
     [opaque] = decode(white)
     shown = rgba[..., 3] == 255
     assert np.abs(rgba[..., :3].astype(int) - opaque[..., :3].astype(int))[shown].max() <= 1
@@ -230,7 +231,7 @@ def test_cli_transparent_png(transparent_png, tmp_path):
 def test_cli_video_with_alpha_round_trips(tmp_path, transparent_png, tone_wav, suffix, decoder, codec, audio, tolerance):
     out = tmp_path / f"smile{suffix}"
     result = run("render", "--au", "AU12=0.8,AU6=0.6", "--background", "transparent", "--audio", str(tone_wav),
-                 "-o", str(out), "--size", str(SIZE), "--fps", "10", "--quiet")
+                 "-o", str(out), "--size", str(SIZE), "--fps", "10", "--quiet", "--framing", "head")
     assert result.exit_code == 0, result.output
     info = streams(out)
     assert f"Video: {codec}" in info and f"Audio: {audio}" in info, info
@@ -276,7 +277,8 @@ def test_webm_streams_to_stdout_with_format(tmp_path):
     (["-o", "{dir}/out.mp4"], "mp4 (h264) has no alpha: write .webm or .mov, or choose a --background colour"),
     (["-o", "-"], "stream webm instead (--format webm)"),
     (["-o", "-", "--format", "mov"], "cannot be streamed to stdout"),
-    (["-o", "{dir}/out.png", "--background", "photo"], "the default avatar has no photo scene"),
+    (["-o", "{dir}/out.png", "--background", "photo", "--framing", "head"], "which --framing head leaves out"),
+    (["-o", "{dir}/out.png", "--background", "photo", "--avatar", "examples/scene.ply"], "has no photo scene"),
     (["-o", "{dir}/out.png", "--background", "teal"], "is not a background"),
 ])
 def test_cli_refusals_are_one_line_and_write_nothing(tmp_path, args, message):

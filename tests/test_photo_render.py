@@ -132,6 +132,10 @@ def test_render_sizes_follow_the_photos_aspect(fitted, tmp_path):
     match = [psnr(given, scaled[top:top + 200]) for top in range(0, 176)]
     assert abs(int(np.argmax(match)) - 87.5) <= 3 and max(match) > 15.0
     assert match[0] < max(match) - 5 and match[-1] < max(match) - 5  # neither the top nor the bottom of the photo
+    render(fitted.scene, tmp_path / "wide.png", "--width", 300)  # one side given: the other in the photo's aspect
+    assert read_png(tmp_path / "wide.png").shape == (376, 300, 3)
+    render(fitted.scene, tmp_path / "yawed.png", "--yaw", 20)  # the camera moved: the head alone, framed as before
+    assert read_png(tmp_path / "yawed.png").shape == (512, 512, 3)
 
 
 @pytest.mark.parametrize("turn", [("--head-yaw", 20), ("--head-yaw", -20, "--head-pitch", 10)])
@@ -181,12 +185,13 @@ def one_line_error(result, message: str) -> None:
 
 @pytest.mark.parametrize("subject, args, message", [
     ("head", ["--as-photo"], "--as-photo: "),
-    ("scene", ["--yaw", "20"], "--yaw move the camera"),
+    ("scene", ["--yaw", "20", "--framing", "photo"], "--yaw move the camera"),
+    ("scene", ["--as-photo", "--yaw", "20"], "--as-photo shows the photo's own framing: leave out --yaw"),
     ("head", ["--framing", "photo"], "--framing photo: "),
     ("scene", ["--framing", "banana"], "--framing banana: use photo, head or auto"),
     ("scene", ["--background", "photo", "--framing", "head"], "--background photo draws the photo's scene"),
     ("ply", ["--head-yaw", "10"], "--head-yaw/--head-pitch turn a rigged avatar's head"),
-    ("scene", ["--as-photo", "--framing", "head"], "--as-photo shows the photo's framing"),
+    ("scene", ["--as-photo", "--framing", "head"], "--as-photo shows the photo's own framing"),
 ])
 def test_what_does_not_go_with_a_photo_is_one_line_and_no_file(fitted, tmp_path, subject, args, message):
     avatar = {"head": fitted.head, "scene": fitted.scene, "ply": EXAMPLES / "scene.ply"}[subject]

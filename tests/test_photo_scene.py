@@ -440,17 +440,13 @@ def test_transparent_frames_ignore_every_background_and_the_person_is_opaque(pho
     assert (alpha[HAIR] == 255).all()
 
 
-@pytest.mark.xfail(strict=True, reason="src bug: grid layers are not opaque when the frame is larger than the scene "
-                   "grid (the grid Gaussians' 0.999 opacity is capped at 0.99 by the rasterizer, and between their "
-                   "centres coverage drops to ~0.986 at 2x), so a transparent frame's torso has alpha 252, not 255")
+# the grid Gaussians are widened with the magnification (SceneParts.widened), so the layers stay opaque
 def test_the_person_stays_opaque_in_frames_larger_than_the_grid(photo_avatar):
     rgba = frame(photo_avatar, 2 * W, 2 * H, transparent=True)
     torso = rgba[2 * TORSO_ROW + 4:-4, 2 * TORSO_COLUMNS[0] + 4:2 * TORSO_COLUMNS[1] - 4, 3]
     assert (torso == 255).all(), np.unique(torso)
 
 
-@pytest.mark.xfail(strict=True, reason="src bug, as above: through the grid's gaps the photo background darkens "
-                   "(204 -> 201 at 2x) and shows a faint grid pattern (197..204 at 3x) where the photo was uniform")
 def test_the_photo_background_stays_uniform_in_frames_larger_than_the_grid(photo_avatar):
     rgb = frame(photo_avatar, 3 * W, 3 * H, scene_background=True)
     corner = rgb[3:30, 3:30].reshape(-1, 3).astype(int)  # far from the head and the person

@@ -111,6 +111,14 @@ class SceneParts:
     weight: Tensor  # [M]
     background: Splats
 
+    def widened(self, factor: float) -> "SceneParts":
+        """The grid Gaussians `factor` times wider (render.frames.grid_widening: for frames larger than
+        the photo's scene grid, so the layers stay opaque and seamless instead of showing the grid)."""
+        def wide(splats: Splats) -> Splats:
+            return Splats(splats.means, splats.quats, splats.scales * factor, splats.opacities, splats.sh)
+
+        return SceneParts(wide(self.still), wide(self.movable), self.weight, wide(self.background))
+
 
 def scene_parts(avatar: Avatar) -> SceneParts:
     """The avatar's photo scene as Gaussians; raises ValueError on a head-only avatar."""

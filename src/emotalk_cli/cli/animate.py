@@ -170,7 +170,7 @@ def _animate(audio, emotion, au, au_track, output, output_format, chosen, avatar
             raise EmotalkError(f"-o {output} does not end in {suffix} as --format {output_format} asks: rename it, "
                                "or leave out --format")
         container = check_video_output(output, alpha, (output_format or "mp4").lower() if is_stdout(output) else None)
-        check_frame_size(photo.size or 512, photo.size or 512)
+        check_frame_size(512 if photo.size is None else photo.size, 512 if photo.size is None else photo.size)
     refuse_existing(None if motion_only else output, motion_out, csv, force=force)
     if not motion_only:  # before the motion is sampled: a bad avatar or background fails first
         from emotalk_cli.render.background import resolve_background
@@ -185,7 +185,7 @@ def _animate(audio, emotion, au, au_track, output, output_format, chosen, avatar
         elif chosen is not None and chosen.photo and subject.scene is not None:
             raise EmotalkError("--background photo draws the photo's scene, which --framing head leaves out: use a colour or transparent")
         else:
-            frame = (photo.size or 512, photo.size or 512)
+            frame = (512, 512) if photo.size is None else (photo.size, photo.size)
             backdrop = resolve_background(chosen, subject if chosen is not None else None, label)
         video = (subject, backdrop, container, in_photo, photo, frame)
     torch_device = resolve_device(device)

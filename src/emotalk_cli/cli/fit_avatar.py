@@ -160,10 +160,9 @@ def _fit_avatar(image, video, output, iterations, seed, gaussians, landmarker, m
 
         hf = result.head_fit
         staged = time.perf_counter()
-        photo_scene, scene_figures = fit_scene(result.images[0], avatar, hf.K, hf.viewmat, hf.head_rotation[0],
-                                               hf.head_translation[0], hf.arkit[0], hf.gaze[0], on_stage=note)
+        avatar, scene_figures = fit_scene(result.images[0], avatar, hf.K, hf.viewmat, hf.head_rotation[0],
+                                          hf.head_translation[0], hf.arkit[0], hf.gaze[0], on_stage=note)
         scene_figures["seconds"] = round(time.perf_counter() - staged, 1)
-        avatar = replace(avatar, scene=photo_scene)
         note(f"scene fitted in {scene_figures['seconds']:.0f} s: the photo back at {scene_figures['psnr_db']:.1f} dB PSNR")
     fit = avatar.meta["fit"]
     meta = {

@@ -16,7 +16,7 @@ class PhotoOptions:
     as_photo: bool = False
     head_yaw: float = 0.0
     head_pitch: float = 0.0
-    framing: str = "auto"
+    framing: str = "auto"  # photo, head, or auto: photo when the avatar has a scene and the camera is not moved
     size: Optional[int] = None  # --size as given
     width: Optional[int] = None
     height: Optional[int] = None
@@ -37,21 +37,28 @@ def photo_framing(subject, photo: PhotoOptions, label: str, camera_options: list
                            "`emotalk fit-avatar --image photo.jpg -o avatar.safetensors`")
     if photo.framing == "photo" and scene is None:
         raise EmotalkError(f"--framing photo: {label} has no photo scene: refit it from the photo with emotalk fit-avatar, or use --framing head")
-    use = scene is not None and photo.framing != "head"
-    if use and camera_options:
+    if photo.framing == "photo" and camera_options:
         raise EmotalkError(f"{', '.join(camera_options)} move the camera, but the photo's camera holds still: turn the "
-                           "head with --head-yaw/--head-pitch, or add --framing head to see the head alone from anywhere")
-    if photo.as_photo and photo.framing == "head":
-        raise EmotalkError("--as-photo shows the photo's framing: leave out --framing head")
+                           "head with --head-yaw/--head-pitch, or use --framing head to see the head alone from anywhere")
+    if photo.as_photo and (photo.framing == "head" or camera_options):
+        raise EmotalkError("--as-photo shows the photo's own framing: leave out "
+                           + (", ".join(camera_options) if camera_options else "--framing head"))
+    # auto: the photo's framing, unless camera options ask to move the camera: then the head alone
+    use = scene is not None and photo.framing != "head" and not (photo.framing == "auto" and camera_options)
     return use
 
 
 def photo_frame_size(scene, photo: PhotoOptions) -> tuple[int, int]:
-    """(width, height): --width/--height as given, else the photo's aspect with --size as the long side
-    (even numbers); --as-photo without any size: the photo's own size."""
-    if photo.width or photo.height:
-        return photo.width or photo.size or 512, photo.height or photo.size or 512
+    """(width, height): --width and --height as given (one of them: the other in the photo's aspect), else
+    the photo's aspect with --size as the long side (even numbers, as video needs); --as-photo without
+    any size: the photo's own size (an odd side rounded to even)."""
     photo_width, photo_height = (int(round(float(v))) for v in scene.photo_size)
+    if photo.width and photo.height:
+        return photo.width, photo.height
+    if photo.width:  # the other side in the photo's aspect
+        return photo.width, max(2, 2 * round(photo.width * photo_height / photo_width / 2))
+    if photo.height:
+        return max(2, 2 * round(photo.height * photo_width / photo_height / 2)), photo.height
     if photo.size is None:
         long_side = max(photo_width, photo_height) if photo.as_photo else 512
     else:

@@ -79,7 +79,8 @@ def render(
     head_yaw: float = typer.Option(0.0, "--head-yaw", help="Turn the head (not the camera) by this many degrees, + to its own left."),
     head_pitch: float = typer.Option(0.0, "--head-pitch", help="Tilt the head by this many degrees, + chin up."),
     framing: str = typer.Option("auto", "--framing", help="photo: the photo's camera and scene (an avatar fitted with its "
-                                "scene); head: the head alone, framed by the camera options; auto: photo when the avatar has one."),
+                                "scene); head: the head alone, framed by the camera options; auto: photo when the avatar has one, "
+                                "unless --yaw/--pitch/--orbit/--camera/--distance/--fov move the camera."),
     size: Optional[int] = typer.Option(None, "--size", help="Frame size in pixels (even): the square's side, or the photo framing's "
                                        "long side [default: 512; --as-photo: the photo's size]."),
     width: Optional[int] = typer.Option(None, "--width", help="Frame width, overriding --size."),
@@ -102,6 +103,10 @@ def render(
     with reported_errors():
         suffix = _output_suffix(output, output_format)
         check_stdout_outputs({"-o": output}, binary=("-o",))
+        from emotalk_cli.render.video import check_frame_size
+
+        if size is not None:
+            check_frame_size(size, size)
         photo = PhotoOptions(as_photo, head_yaw, head_pitch, framing, size, width, height)
         _render(avatar, output, suffix, motion, audio, au, arkit, width or size or 512, height or size or 512, fps, duration, yaw,
                 pitch, orbit, camera, fov, distance, up, background, backend, device, force, quiet, photo)

@@ -9,12 +9,14 @@
 3. Person: the photo's person pixels (soft edges from the segmenter's confidence) on a card through
    the head's middle, and behind the head a backing filled from the nearest person pixels. The
    share of head pose per pixel ramps from 0 a little below the rig's neck pivot to 1 at the chin.
-4. The colours of both layers are then fitted through the rasterizer (Adam on L2 with the head in
-   front, as rendered), so the grid's blur is undone and the photo comes back sharp.
+4. The colours of both layers, and of the head outside the face (a hat or hair the face fit did not
+   look at), are then fitted through the rasterizer (Adam on L2, all rendered together at the photo's
+   pose and expression), so the grid's blur is undone and the photo comes back sharp.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable
 
 import numpy as np
@@ -142,8 +144,9 @@ def fit_scene(
     gaze: Tensor,  # [2]
     steps: int = COLOUR_STEPS,
     on_stage: Callable[[str], None] | None = None,
-) -> tuple[PhotoScene, dict]:
-    """The photo's scene (background and person layers) and figures about it (sizes, PSNR)."""
+) -> tuple[Avatar, dict]:
+    """The avatar with the photo's scene (background and person layers) and its scalp's colours refitted
+    against the whole photo (refittable_head), and figures about it (sizes, PSNR)."""
     import cv2
 
     from emotalk_cli.fit.segment import person_mask
@@ -202,13 +205,13 @@ def fit_scene(
     # background there would learn the person's edge and show it as a ghost outline)
     moving = (weight.numpy() > 0) & (alpha > 0) | head
     near_moving = cv2.dilate(moving.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=MOVING_MARGIN_PX) > 0
-    scene, figures = fit_scene_colours(scene, avatar, torch.from_numpy(photo), head_rgb, coverage, steps,
-                                       frozen_background=torch.from_numpy(occupied & near_moving),
-                                       frozen_person=torch.from_numpy(edge))
+    scene, head_sh, figures = fit_scene_colours(scene, avatar, torch.from_numpy(photo), steps,
+                                                frozen_background=torch.from_numpy(occupied & near_moving),
+                                                frozen_person=torch.from_numpy(edge))
     figures.update({"grid": [width, height], "person_gaussians": int((alpha > 0).sum()), "background_gaussians": width * height,
                     "background_filled_fraction": round(float(occupied.mean()), 4),
                     "person_fraction": round(float(person.mean()), 4)})
-    return scene, figures
+    return replace(avatar, sh=head_sh, scene=scene), figures
 
 
 def _head_half_depth(avatar: Avatar) -> float:
@@ -218,34 +221,57 @@ def _head_half_depth(avatar: Avatar) -> float:
     return 0.5 * float(z.max() - z.min()) * 0.5
 
 
-def fit_scene_colours(scene: PhotoScene, avatar: Avatar, photo: Tensor, head_rgb: Tensor, coverage: Tensor,
-                      steps: int, frozen_background: Tensor | None = None,
-                      frozen_person: Tensor | None = None) -> tuple[PhotoScene, dict]:
-    """Fit the two layers' colours (nothing else) so the head over the person over the background,
-    rendered, gives the photo [H, W, 3] back. The head's own render (premultiplied rgb [H, W, 3] and
-    coverage [H, W]) is in front of both layers, so it composites exactly: out = head + (1 - a) * layers.
-    Background pixels in `frozen_background` [H, W] (the filled ones) keep their fill: fitted, they
-    would learn the person's soft edge and show it as a halo once the head moves; person pixels in
-    `frozen_person` [H, W] (the soft edge) keep theirs for the same reason."""
+def refittable_head(avatar: Avatar) -> Tensor:
+    """[N] bool: the head's Gaussians whose colour the scene fit may change: skin outside the face
+    (scalp, sides, back, ears: where a hat or hair sits on the rig), never the face, eyes or mouth,
+    whose fit (and its undoing of the photo's expression) stays as it is."""
+    from emotalk_cli.fit.photometric import face_region
+
+    t = avatar.template
+    zeros = torch.zeros(1, 52)
+    rest = pose_gaussians(avatar, zeros, torch.zeros(1, 3), torch.zeros(1, 3), torch.zeros(1, 2))[0][0]
+    part = t.face_part[avatar.gaussians.parent.long()]
+    return (part == t.part("skin")) & ~face_region(rest, part, t)
+
+
+def fit_scene_colours(scene: PhotoScene, avatar: Avatar, photo: Tensor, steps: int,
+                      frozen_background: Tensor | None = None,
+                      frozen_person: Tensor | None = None) -> tuple[PhotoScene, Tensor, dict]:
+    """Fit colours (nothing else) so that the head, the person and the background, rendered together
+    through the photo's camera at its pose and expression, give the photo [H, W, 3] back: both layers'
+    and the head's outside the face (refittable_head: a hat or hair the face fit did not look at).
+    Background pixels in `frozen_background` [H, W] (the filled ones near what moves) keep their fill:
+    fitted, they would learn the person's soft edge and show it as a halo once the head moves; person
+    pixels in `frozen_person` [H, W] (the soft edge) keep theirs for the same reason.
+    Returns the scene, the head's new SH [N, K, 3] and figures (PSNR before and after)."""
     width, height = scene.size
     person = grid_splats(scene.person_rgb, scene.person_depth, scene.person_alpha, scene.K, scene.viewmat)
     background = grid_splats(scene.background_rgb, scene.background_depth, torch.ones_like(scene.background_depth),
                              scene.K, scene.viewmat)
-    n_person = len(person)
-    keep_person = scene.person_alpha.reshape(-1) > 0
-    means = torch.cat([person.means, background.means])
-    quats = torch.cat([person.quats, background.quats])
-    scales = torch.cat([person.scales, background.scales])
-    opacities = torch.cat([person.opacities, background.opacities])
-    start = torch.cat([person.sh[:, 0], background.sh[:, 0]]) * SH_C0 + 0.5
+    means, quats, scales = (x[0] for x in pose_gaussians(avatar, scene.arkit[None], scene.head_rotation[None],
+                                                         scene.head_translation[None], scene.gaze[None]))
+    head_rgb = avatar.sh[:, 0] * SH_C0 + 0.5
+    refit = refittable_head(avatar) if avatar.sh_degree == 0 else torch.zeros(len(avatar), dtype=torch.bool)
+    n_head, n_person = len(avatar), len(person)
+    all_means = torch.cat([means, person.means, background.means])
+    all_quats = torch.cat([quats, person.quats, background.quats])
+    all_scales = torch.cat([scales, person.scales, background.scales])
+    opacities = torch.cat([shown_opacities(avatar, with_scene=True), person.opacities, background.opacities])
+    start = torch.cat([head_rgb, person.sh[:, 0] * SH_C0 + 0.5, background.sh[:, 0] * SH_C0 + 0.5])
     colours = start.clone().requires_grad_(True)
-    through = (1.0 - coverage)[..., None]
+    frozen = torch.zeros(len(start), dtype=torch.bool)
+    frozen[:n_head] = ~refit
+    keep_person = scene.person_alpha.reshape(-1) > 0
+    if frozen_person is not None:
+        frozen[n_head:n_head + n_person] = frozen_person.reshape(-1)[keep_person]
+    if frozen_background is not None:
+        frozen[n_head + n_person:] = frozen_background.reshape(-1)
     optimiser = torch.optim.Adam([colours], lr=COLOUR_LR)
 
     def draw() -> Tensor:
-        rgb, _ = rasterize(means, quats, scales, opacities, colours, scene.viewmat[None], scene.K[None], width, height,
-                           backend="cpu")
-        return head_rgb + through * rgb[0]
+        rgb, _ = rasterize(all_means, all_quats, all_scales, opacities, colours, scene.viewmat[None], scene.K[None], width,
+                           height, backend="cpu")
+        return rgb[0]
 
     def psnr(out: Tensor) -> float:
         return float(-10 * torch.log10(((out.clamp(0, 1) - photo) ** 2).mean().clamp_min(1e-10)))
@@ -257,22 +283,20 @@ def fit_scene_colours(scene: PhotoScene, avatar: Avatar, photo: Tensor, head_rgb
             loss = ((draw() - photo) ** 2).mean()
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
-            if frozen_background is not None:
-                colours.grad[n_person:][frozen_background.reshape(-1)] = 0
-            if frozen_person is not None:
-                colours.grad[:n_person][frozen_person.reshape(-1)[keep_person]] = 0
+            colours.grad[frozen] = 0
             optimiser.step()
         with torch.no_grad():
             after = psnr(draw())
     fitted = colours.detach()
-    # what no pixel saw (the backing behind the head) keeps its filled colour: Adam leaves it (zero gradient)
+    # what no pixel saw (the backing behind the head, the back of the scalp) keeps its colour: zero gradient
     person_rgb = scene.person_rgb.clone().reshape(-1, 3)
-    keep = scene.person_alpha.reshape(-1) > 0
-    person_rgb[keep] = fitted[:n_person]
-    background_rgb = fitted[n_person:].reshape(height, width, 3)
+    person_rgb[keep_person] = fitted[n_head:n_head + n_person]
     scene.person_rgb = person_rgb.reshape(height, width, 3)
-    scene.background_rgb = background_rgb
-    return scene, {"psnr_db_before_colour_fit": round(before, 2), "psnr_db": round(after, 2), "colour_steps": steps}
+    scene.background_rgb = fitted[n_head + n_person:].reshape(height, width, 3)
+    head_sh = avatar.sh.clone()
+    head_sh[:, 0] = (fitted[:n_head].clamp(0, 1) - 0.5) / SH_C0
+    return scene, head_sh, {"psnr_db_before_colour_fit": round(before, 2), "psnr_db": round(after, 2), "colour_steps": steps,
+                            "head_gaussians_recoloured": int(refit.sum())}
 
 
-__all__ = ["fit_scene", "fill_background", "head_weights", "nearest_fill", "scaled_photo"]
+__all__ = ["fit_scene", "fit_scene_colours", "refittable_head", "fill_background", "head_weights", "nearest_fill", "scaled_photo"]

@@ -6,6 +6,7 @@ RGB [H, W, 3] on a background colour, or with `ViewOptions(transparent=True)` st
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import Iterator
 
@@ -210,6 +211,21 @@ def photo_camera(scene, width: int, height: int) -> tuple[Tensor, Tensor]:
     return scene.viewmat.float(), K
 
 
+EPS2D = 0.3  # px^2 the rasterizer adds to every projected covariance (gsplat's eps2d; render/projection.py)
+
+
+def grid_widening(magnified: float) -> float:
+    """How much wider the photo scene's grid Gaussians are drawn in a frame `magnified` times the grid's
+    resolution, so they overlap their neighbours as at the grid's own size: there the rasterizer's
+    fixed blur (EPS2D px^2, as gsplat) adds to SIGMA_PX; magnified, it adds relatively less, and coverage
+    between centres would drop (the layers would show the grid and let the background through)."""
+    from emotalk_cli.photo_scene import SIGMA_PX
+
+    if magnified <= 1.0:
+        return 1.0
+    return math.sqrt((SIGMA_PX**2 + EPS2D) * magnified**2 - EPS2D) / (SIGMA_PX * magnified)
+
+
 def render_photo_avatar(
     avatar,  # emotalk_cli.avatar.Avatar with a scene
     view: ViewOptions,
@@ -238,6 +254,9 @@ def render_photo_avatar(
     k = avatar.sh.shape[1]
     with torch.no_grad(), rasterizer_threads(device):
         parts = scene_parts(avatar)
+        magnified = float(K[0, 0, 0]) / float(avatar.scene.K[0, 0])  # frame pixels per grid pixel
+        if magnified > 1.0:
+            parts = parts.widened(grid_widening(magnified))
         static, background = parts.still, parts.background
         rgb, alpha = rasterize(static.means, static.quats, static.scales, static.opacities, static.sh, viewmat, K,
                                view.width, view.height, sh_degree=0, backend=backend)
