@@ -107,9 +107,12 @@ def evaluate(photo: Path, out: Path) -> dict:
     row["fit_seconds"] = round(emotalk("fit-avatar", "--image", str(photo), "-o", str(avatar)), 1)
     frames: dict[str, np.ndarray] = {}
     with tempfile.TemporaryDirectory(prefix="eval-portrait-") as folder:
+        long_side = str(2 * round(max(image.shape[:2]) / 2))  # every frame at the photo's size, for the sheet
+
         def render(key: str, *args: str) -> np.ndarray:
             path = Path(folder) / f"{key}.png"
-            emotalk("render", "--avatar", str(avatar), "-o", str(path), *args)
+            size = [] if "--as-photo" in args else ["--size", long_side]
+            emotalk("render", "--avatar", str(avatar), "-o", str(path), *size, *args)
             frames[key] = iio.imread(path)
             return frames[key]
 

@@ -190,15 +190,35 @@ def one_line_error(result, message: str) -> None:
     ("head", ["--framing", "photo"], "--framing photo: "),
     ("scene", ["--framing", "banana"], "--framing banana: use photo, head or auto"),
     ("scene", ["--background", "photo", "--framing", "head"], "--background photo draws the photo's scene"),
-    ("ply", ["--head-yaw", "10"], "--head-yaw/--head-pitch turn a rigged avatar's head"),
+    ("ply", ["--head-yaw", "10"], "--head-yaw/--head-pitch/--head-path turn a rigged avatar's head"),
+    ("scene", ["--head-path", "{dir}/missing.json"], "head path "),
+    ("scene", ["--head-path", "{zoom}"], "zoom moves the camera, not the head"),
     ("scene", ["--as-photo", "--framing", "head"], "--as-photo shows the photo's own framing"),
 ])
 def test_what_does_not_go_with_a_photo_is_one_line_and_no_file(fitted, tmp_path, subject, args, message):
     avatar = {"head": fitted.head, "scene": fitted.scene, "ply": EXAMPLES / "scene.ply"}[subject]
+    zoom = tmp_path.parent / f"{tmp_path.name}-zoom.json"  # outside tmp_path, which must stay empty
+    zoom.write_text('{"keyframes": [{"time": 0, "yaw": 10, "zoom": 2}]}')
+    args = [a.replace("{dir}", str(tmp_path)).replace("{zoom}", str(zoom)) for a in args]
     for out in (tmp_path / "x.png", tmp_path / "x.mp4"):
         result = run("render", "--avatar", avatar, "-o", out, "--device", "cpu", "--quiet", *args)
         one_line_error(result, message)
         assert list(tmp_path.iterdir()) == []
+
+
+def test_head_path_turns_the_head_over_time(fitted, tmp_path):
+    import imageio.v3 as iio
+
+    path = tmp_path / "head.json"
+    path.write_text('{"keyframes": [{"time": 0, "yaw": -20}, {"time": 0.4, "yaw": 20, "pitch": 8}]}')
+    out = tmp_path / "turn.mp4"
+    render(fitted.scene, out, "--head-path", path, "--fps", 10)
+    frames = iio.imread(out, index=None).astype(int)
+    assert len(frames) == 4  # the path's own length, 0.4 s at 10 fps
+    render(fitted.scene, tmp_path / "left.png", "--head-yaw", -20, "--size", 512)
+    first = read_png(tmp_path / "left.png").astype(int)
+    # the first frame is the head at yaw -20 (h264 aside), the last one has turned away from it
+    assert np.abs(frames[0] - first).mean() < 3 and np.abs(frames[-1] - first).mean() > np.abs(frames[0] - first).mean() + 1
 
 
 # ---------------------------------------------------------------------------------------------

@@ -96,6 +96,8 @@ def animate(
     size: Optional[int] = typer.Option(None, "--size", help="Frame size in pixels (even): the square's side, or the photo framing's long side [default: 512]."),
     head_yaw: float = typer.Option(0.0, "--head-yaw", help="Turn the head by this many degrees (+ to its own left), on top of its motion."),
     head_pitch: float = typer.Option(0.0, "--head-pitch", help="Tilt the head by this many degrees (+ chin up), on top of its motion."),
+    head_path: Optional[Path] = typer.Option(None, "--head-path", help="Head turns over time, on top of its motion: a JSON file "
+                                             "of keyframes {time, yaw, pitch} in degrees, as render --camera's."),
     framing: str = typer.Option("auto", "--framing", help="photo: the photo's camera and scene, the head moving about the photo's "
                                 "own pose; head: the head alone; auto: photo when the avatar has one."),
     backend: str = typer.Option("auto", "--backend", help="Rasterizer: auto (gsplat on CUDA, else cpu), gsplat, cpu, reference."),
@@ -139,7 +141,7 @@ def animate(
     with reported_errors():
         _animate(audio, emotion, au, au_track, output, output_format, chosen, avatar, weights, strength, lip_strength,
                  seed, steps, lip_samples, silence_pad, head_motion, blinks, motion_out, csv, motion_only,
-                 PhotoOptions(False, head_yaw, head_pitch, framing, size), backend, device, force, quiet)
+                 PhotoOptions(False, head_yaw, head_pitch, framing, size, head_path=head_path), backend, device, force, quiet)
 
 
 def _parse_background(text: Optional[str]):
@@ -177,6 +179,12 @@ def _animate(audio, emotion, au, au_track, output, output_format, chosen, avatar
 
         subject = _load_avatar(avatar)
         label = "the default avatar" if avatar is None else str(avatar)
+        if photo.head_path is not None:  # read before any work: a bad file fails first
+            from dataclasses import replace
+
+            from emotalk_cli.cli.photo import load_head_path
+
+            photo = replace(photo, head_path=load_head_path(photo.head_path))
         in_photo = photo_framing(subject, photo, label, [])
         if in_photo:
             frame = photo_frame_size(subject.scene, photo)
@@ -336,7 +344,9 @@ def _render(motion, subject, background, container, in_photo, photo, frame, outp
     width, height = frame
     view = ViewOptions(width=width, height=height, background=background.rgb, transparent=background.transparent,
                        photo=in_photo, scene_background=background.photo)
-    motion = posed_channels(subject, motion, None, photo, in_photo, around="photo")
+    from dataclasses import replace
+
+    motion = posed_channels(subject, motion, None, replace(photo, fps=fps), in_photo, around="photo")
     num_frames = motion["arkit"].shape[0]
     frames = render_avatar(subject, view, motion["arkit"], motion["head_rotation"], motion["head_translation"],
                            motion["gaze"], backend=backend, device=device)

@@ -20,6 +20,19 @@ class PhotoOptions:
     size: Optional[int] = None  # --size as given
     width: Optional[int] = None
     height: Optional[int] = None
+    head_path: object = None  # render.camera_path.CameraPath: keyframed head yaw and pitch (--head-path)
+    fps: float = 25.0  # the clip's frame rate, for the keyframes' times
+
+
+def load_head_path(path) -> object:
+    """--head-path FILE: keyframes of the head's yaw and pitch in degrees over time, in --camera's JSON
+    ({"keyframes": [{"time": 0, "yaw": -15}, {"time": 2, "yaw": 15, "pitch": 5}]}); zoom is the camera's."""
+    from emotalk_cli.render.camera_path import load_camera_path
+
+    loaded = load_camera_path(path, what="head path")
+    if bool((loaded.zoom != 1.0).any()):
+        raise EmotalkError(f"head path {path}: zoom moves the camera, not the head: leave it out (or use --camera)")
+    return loaded
 
 
 def photo_framing(subject, photo: PhotoOptions, label: str, camera_options: list[str]) -> bool:
@@ -30,8 +43,9 @@ def photo_framing(subject, photo: PhotoOptions, label: str, camera_options: list
     scene = getattr(subject, "scene", None) if isinstance(subject, Avatar) else None
     if photo.framing not in ("auto", "photo", "head"):
         raise EmotalkError(f"--framing {photo.framing}: use photo, head or auto")
-    if (photo.head_yaw or photo.head_pitch) and not isinstance(subject, Avatar):
-        raise EmotalkError(f"--head-yaw/--head-pitch turn a rigged avatar's head; {label} is a static scene: use --yaw/--pitch")
+    if (photo.head_yaw or photo.head_pitch or photo.head_path is not None) and not isinstance(subject, Avatar):
+        raise EmotalkError(f"--head-yaw/--head-pitch/--head-path turn a rigged avatar's head; {label} is a static scene: "
+                           "use --yaw/--pitch or --camera")
     if photo.as_photo and scene is None:
         raise EmotalkError(f"--as-photo: {label} has no photo (a head alone, or a scene): fit one with "
                            "`emotalk fit-avatar --image photo.jpg -o avatar.safetensors`")
@@ -81,8 +95,16 @@ def posed_channels(subject, channels: dict, expression, photo: PhotoOptions, in_
 
     channels = dict(channels)
     frames = channels["arkit"].shape[0]
-    turned = bool(photo.head_yaw or photo.head_pitch)
-    turn = head_turn(torch.full((frames,), photo.head_yaw), torch.full((frames,), photo.head_pitch)) if turned else None
+    turned = bool(photo.head_yaw or photo.head_pitch or photo.head_path is not None)
+    turn = None
+    if turned:
+        yaw, pitch = torch.full((frames,), float(photo.head_yaw)), torch.full((frames,), float(photo.head_pitch))
+        if photo.head_path is not None:
+            from emotalk_cli.render.camera_path import sample_camera_path
+
+            path_yaw, path_pitch, _ = sample_camera_path(photo.head_path, torch.arange(frames, dtype=torch.float64) / photo.fps)
+            yaw, pitch = yaw + path_yaw, pitch + path_pitch
+        turn = head_turn(yaw, pitch)
     if photo.as_photo:
         scene = subject.scene
         channels["arkit"] = expression.expand(frames, -1).clone() if expression is not None else scene.arkit.expand(frames, -1).clone()

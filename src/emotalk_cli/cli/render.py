@@ -78,6 +78,8 @@ def render(
                                   "framing, size, expression and head pose (--au/--arkit/--head-yaw/--head-pitch replace those parts)."),
     head_yaw: float = typer.Option(0.0, "--head-yaw", help="Turn the head (not the camera) by this many degrees, + to its own left."),
     head_pitch: float = typer.Option(0.0, "--head-pitch", help="Tilt the head by this many degrees, + chin up."),
+    head_path: Optional[Path] = typer.Option(None, "--head-path", help="Head turns over time: a JSON file of keyframes "
+                                             "{time, yaw, pitch} in degrees, as --camera's (added to --head-yaw/--head-pitch)."),
     framing: str = typer.Option("auto", "--framing", help="photo: the photo's camera and scene (an avatar fitted with its "
                                 "scene); head: the head alone, framed by the camera options; auto: photo when the avatar has one, "
                                 "unless --yaw/--pitch/--orbit/--camera/--distance/--fov move the camera."),
@@ -107,7 +109,10 @@ def render(
 
         if size is not None:
             check_frame_size(size, size)
-        photo = PhotoOptions(as_photo, head_yaw, head_pitch, framing, size, width, height)
+        from emotalk_cli.cli.photo import load_head_path
+
+        photo = PhotoOptions(as_photo, head_yaw, head_pitch, framing, size, width, height,
+                             None if head_path is None else load_head_path(head_path))
         _render(avatar, output, suffix, motion, audio, au, arkit, width or size or 512, height or size or 512, fps, duration, yaw,
                 pitch, orbit, camera, fov, distance, up, background, backend, device, force, quiet, photo)
 
@@ -209,6 +214,8 @@ def _render_in(stack, avatar, output, suffix, motion, audio, au, arkit, width, h
         seconds = DEFAULT_DURATION if duration is None else duration
         if duration is None and path is not None and float(path.times[-1]) > 0:
             seconds = float(path.times[-1])  # the camera path's own length
+        elif duration is None and photo.head_path is not None and float(photo.head_path.times[-1]) > 0:
+            seconds = float(photo.head_path.times[-1])  # the head path's
         if seconds <= 0:
             raise EmotalkError(f"--duration {seconds} must be positive")
         num_frames = max(1, round(seconds * fps))
@@ -221,7 +228,7 @@ def _render_in(stack, avatar, output, suffix, motion, audio, au, arkit, width, h
                     "head_translation": torch.zeros(num_frames, 3), "gaze": torch.zeros(num_frames, 2)}
     channels = {name: tensor[:num_frames] for name, tensor in channels.items()}
     if isinstance(subject, Avatar):
-        channels = posed_channels(subject, channels, expression, photo, in_photo, around="rest")
+        channels = posed_channels(subject, channels, expression, replace(photo, fps=fps), in_photo, around="rest")
     shown = "stdout" if is_stdout(output) else output
     if suffix == ".ply":
         count = _export_ply(subject, channels, output, force, in_photo)

@@ -86,22 +86,23 @@ def camera_path_from_keyframes(keyframes: list, where: str = "camera path") -> C
     return CameraPath(*(table[:, i].contiguous() for i in range(4)))
 
 
-def load_camera_path(path: str | os.PathLike) -> CameraPath:
-    """Read a camera path file (JSON, see the module docstring)."""
+def load_camera_path(path: str | os.PathLike, what: str = "camera path") -> CameraPath:
+    """Read a camera path file (JSON, see the module docstring); `what` names it in errors (render's
+    --head-path reads the same keyframes of yaw and pitch for the head)."""
     try:
         with open(path, encoding="utf-8") as file:
             data = json.load(file)
     except FileNotFoundError:
-        raise EmotalkError(f"camera path {path} not found: give a JSON file of keyframes") from None
+        raise EmotalkError(f"{what} {path} not found: give a JSON file of keyframes") from None
     except (OSError, UnicodeDecodeError) as error:
-        raise EmotalkError(f"camera path {path} cannot be read ({error}): give a JSON file of keyframes") from None
+        raise EmotalkError(f"{what} {path} cannot be read ({error}): give a JSON file of keyframes") from None
     except json.JSONDecodeError as error:
-        raise EmotalkError(f"camera path {path} is not valid JSON ({error.msg}, line {error.lineno}): fix the file") from None
+        raise EmotalkError(f"{what} {path} is not valid JSON ({error.msg}, line {error.lineno}): fix the file") from None
     keyframes = data.get("keyframes") if isinstance(data, dict) else data
     if isinstance(data, dict) and set(data) - {"keyframes"}:
-        raise EmotalkError(f"camera path {path}: unknown field(s) {', '.join(sorted(set(data) - {'keyframes'}))}: "
+        raise EmotalkError(f"{what} {path}: unknown field(s) {', '.join(sorted(set(data) - {'keyframes'}))}: "
                            "the file holds {\"keyframes\": [...]}")
-    return camera_path_from_keyframes(keyframes, where=f"camera path {path}")
+    return camera_path_from_keyframes(keyframes, where=f"{what} {path}")
 
 
 def sample_camera_path(path: CameraPath, times: Tensor) -> tuple[Tensor, Tensor, Tensor]:
