@@ -501,3 +501,20 @@ def test_a_frame_of_another_aspect_is_the_centre_of_the_photo_frame(photo_avatar
 def test_render_photo_avatar_needs_a_scene(default_avatar):
     with pytest.raises(RenderError, match="no photo scene"):
         next(render_photo_avatar(default_avatar, ViewOptions(width=W, height=H, photo=True), *still(), backend="cpu"))
+
+
+def test_mirror_fill_takes_the_colour_seen_at_the_mirror_image():
+    from emotalk_cli.fit.photometric import mirror_fill
+
+    generator = torch.Generator().manual_seed(0)
+    near = torch.rand(200, 3, generator=generator) * torch.tensor([0.06, 0.1, 0.1]) + torch.tensor([0.01, 0.0, 0.0])
+    far = near * torch.tensor([-1.0, 1.0, 1.0]) + torch.tensor([0.0005, 0.0, 0.0])  # the unseen side, mirrored (0.5 mm off)
+    stray = torch.tensor([[-0.5, 0.0, 0.0]])  # nothing seen near its mirror image
+    points = torch.cat([near, far, stray])
+    known = torch.zeros(len(points), dtype=torch.bool)
+    known[:200] = True
+    rgb = torch.zeros(len(points), 3)
+    rgb[:200] = torch.rand(200, 3, generator=generator)
+    filled, colours = mirror_fill(points, ~known, known, rgb, radius=0.004, k=1)
+    assert filled[200:400].all() and not filled[:200].any() and not filled[400]
+    assert torch.allclose(colours, rgb[:200], atol=1e-6)  # each takes its own mirror image's colour

@@ -355,13 +355,46 @@ def initial_colours(shaped: HeadTemplate, bound: BoundGaussians, opacities: Tens
     rgb[hair] = hair_colour * shade[hair, None]
     on_neck = part == shaped.part("neck")
     rgb[on_neck] = skin * 0.85 * shade[on_neck, None]
+    # the far side of a turned face, unseen: the face is nearly symmetric, so it takes the colours seen
+    # at its mirror image (x -> -x in the head's frame), kind for kind (skin from skin, hair from hair)
+    mirrored = torch.zeros_like(seen)
+    for kind in (on_skin & ~hair, on_neck, hair):
+        filled, colours = mirror_fill(rest, kind & ~seen, kind & seen, sampled, MIRROR_M)
+        sampled[filled] = colours
+        mirrored |= filled
+    seen = seen | mirrored
     # unseen skin, neck and hair: fade from the nearest sampled colours of their kind to the fallback
     for fill, source in ((~seen & (on_skin | on_neck) & ~hair, seen & on_skin & ~hair), (~seen & hair, seen & hair)):
         rgb[fill] = _fade_from_neighbours(rest[fill], rest[source], sampled[source], rgb[fill], config.fade_m)
     rgb[seen] = sampled[seen]
-    info = {"sampled_gaussians": int(seen.sum()), "skin_rgb": [round(float(c), 3) for c in skin],
+    info = {"sampled_gaussians": int(seen.sum()), "mirrored_gaussians": int(mirrored.sum()), "skin_rgb": [round(float(c), 3) for c in skin],
             "hair_rgb": [round(float(c), 3) for c in hair_colour]}
     return rgb, in_sight, info
+
+
+MIRROR_M = 0.004  # a Gaussian takes its mirror image's colour when a seen one lies this close to it (metres)
+
+
+def mirror_fill(points: Tensor, fill: Tensor, known: Tensor, known_rgb: Tensor, radius: float, k: int = 4,
+                chunk: int = 4096) -> tuple[Tensor, Tensor]:
+    """The `fill` points ([N] bool of points [N, 3] in the head's frame, +x its left) whose mirror image
+    (-x, y, z) has `known` points within `radius` (mean distance of the k nearest): [N] bool, and their
+    colours [M, 3], the mean of those k known points' colours (`known_rgb` [N, 3], read where `known`)."""
+    out = torch.zeros_like(fill)
+    index = torch.nonzero(fill).squeeze(1)
+    if len(index) == 0 or int(known.sum()) < k:
+        return out, known_rgb.new_zeros(0, 3)
+    sources, colours = points[known], known_rgb[known]
+    flip = torch.tensor([-1.0, 1.0, 1.0], dtype=points.dtype)
+    close, picked = [], []
+    for start in range(0, len(index), chunk):
+        d, j = torch.cdist(points[index[start:start + chunk]] * flip, sources).topk(k, dim=1, largest=False)
+        near = d.mean(1) < radius
+        close.append(near)
+        picked.append(colours[j[near]].mean(1))
+    close = torch.cat(close)
+    out[index[close]] = True
+    return out, torch.cat(picked)
 
 
 def _fade_from_neighbours(points: Tensor, known: Tensor, known_rgb: Tensor, fallback: Tensor, length: float,
@@ -672,5 +705,5 @@ def fit_avatar(
     return AvatarFit(avatar, head_fit, tracks, images)
 
 
-__all__ = ["AvatarFit", "PhotometricConfig", "FitView", "fit_avatar", "fit_gaussians", "preview_image", "photometric_loss", "fit_quality",
+__all__ = ["AvatarFit", "mirror_fill", "PhotometricConfig", "FitView", "fit_avatar", "fit_gaussians", "preview_image", "photometric_loss", "fit_quality",
            "face_region", "hair_region", "crop_image", "crop_intrinsics"]

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from emotalk_cli.avatar import Avatar, pose_gaussians, shown_opacities
+from emotalk_cli.avatar import STILL_WEIGHT, Avatar, pose_gaussians, shown_opacities
 from emotalk_cli.device import rasterizer_threads
 from emotalk_cli.photo_scene import SCENE_LONG_SIDE, SH_C0, PhotoScene, grid_splats
 from emotalk_cli.render.rasterize import rasterize
@@ -237,9 +237,10 @@ def refittable_head(avatar: Avatar) -> Tensor:
 def fit_scene_colours(scene: PhotoScene, avatar: Avatar, photo: Tensor, steps: int,
                       frozen_background: Tensor | None = None,
                       frozen_person: Tensor | None = None) -> tuple[PhotoScene, Tensor, dict]:
-    """Fit colours (nothing else) so that the head, the person and the background, rendered together
-    through the photo's camera at its pose and expression, give the photo [H, W, 3] back: both layers'
-    and the head's outside the face (refittable_head: a hat or hair the face fit did not look at).
+    """Fit colours (nothing else) so that the head, the person and the background, rendered as
+    render_photo_avatar renders them (what moves with the head over what stays) through the photo's
+    camera at its pose and expression, give the photo [H, W, 3] back: both layers' colours and the
+    head's outside the face (refittable_head: a hat or hair the face fit did not look at).
     Background pixels in `frozen_background` [H, W] (the filled ones near what moves) keep their fill:
     fitted, they would learn the person's soft edge and show it as a halo once the head moves; person
     pixels in `frozen_person` [H, W] (the soft edge) keep theirs for the same reason.
@@ -266,12 +267,23 @@ def fit_scene_colours(scene: PhotoScene, avatar: Avatar, photo: Tensor, steps: i
         frozen[n_head:n_head + n_person] = frozen_person.reshape(-1)[keep_person]
     if frozen_background is not None:
         frozen[n_head + n_person:] = frozen_background.reshape(-1)
+    # drawn as render_photo_avatar draws it: what moves with the head (head, hair, neck) over what stays
+    # (torso, background), so the colours fitted are those that render the photo back
+    still = torch.zeros(len(start), dtype=torch.bool)
+    still[n_head:n_head + n_person] = scene.weights() <= STILL_WEIGHT
+    still[n_head + n_person:] = True
+    moves = ~still
     optimiser = torch.optim.Adam([colours], lr=COLOUR_LR)
 
+    def layer(mask: Tensor) -> tuple[Tensor, Tensor]:
+        rgb, alpha = rasterize(all_means[mask], all_quats[mask], all_scales[mask], opacities[mask], colours[mask],
+                               scene.viewmat[None], scene.K[None], width, height, backend="cpu")
+        return rgb[0], alpha[0]
+
     def draw() -> Tensor:
-        rgb, _ = rasterize(all_means, all_quats, all_scales, opacities, colours, scene.viewmat[None], scene.K[None], width,
-                           height, backend="cpu")
-        return rgb[0]
+        front, cover = layer(moves)
+        back, _ = layer(still)
+        return front + (1 - cover) * back
 
     def psnr(out: Tensor) -> float:
         return float(-10 * torch.log10(((out.clamp(0, 1) - photo) ** 2).mean().clamp_min(1e-10)))
@@ -285,6 +297,8 @@ def fit_scene_colours(scene: PhotoScene, avatar: Avatar, photo: Tensor, steps: i
             loss.backward()
             colours.grad[frozen] = 0
             optimiser.step()
+            with torch.no_grad():  # the renderer clamps SH colour below at 0 (as gsplat): negative ones would not render as fitted
+                colours.clamp_(min=0.0)
         with torch.no_grad():
             after = psnr(draw())
     fitted = colours.detach()
