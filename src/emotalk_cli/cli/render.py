@@ -30,7 +30,17 @@ Examples:
 
   emotalk render --au AU12=0.8 --background "#1e90ff" -o blue.png
 
-Without --avatar the default avatar in weights/ is used. A rigged avatar (.safetensors from
+  emotalk render --avatar me.safetensors --as-photo -o again.png     (the photo, from its 3D avatar)
+
+  emotalk render --avatar me.safetensors --head-yaw 20 --head-pitch 5 -o turned.png
+
+  emotalk render --avatar me.safetensors --head-path examples/head_path.json -o look.mp4
+
+Without --avatar the default avatar in weights/ is used. An avatar fitted with its photo's scene
+(the default one too) renders in that photo: its camera, aspect (--size is the long side) and
+background; --as-photo reproduces the photo itself (its expression and head pose), and
+--head-yaw/--head-pitch/--head-path turn the head inside it. Camera options (--yaw, --pitch, --orbit,
+--camera, --distance, --fov) or --framing head show the head alone instead. A rigged avatar (.safetensors from
 fit-avatar) follows the motion's expression, gaze and head pose; --au and --arkit set (or, with a
 motion, add) an expression. A .ply in the standard 3D Gaussian Splatting layout renders as a static
 scene; a motion file moves it rigidly by its head pose. --camera reads a camera path: keyframes of
