@@ -35,7 +35,10 @@ PERSON_MIN_CONFIDENCE = 0.5  # segmenter confidence above which a pixel is the p
 EDGE_LOW, EDGE_HIGH = 0.35, 0.65  # the person's opacity ramps from 0 to 1 over this band of the segmenter's confidence
 HEAD_COVER = 0.5  # head coverage above which the person layer is a backing (filled colour)
 FILL_MARGIN_PX = 2  # pixels around person and head that the background fills too (the edge's halo)
+EDGE_DEPTH_PX = 24  # beside the head, the person layer's depth fades from the head's outline to the card over this
 MOVING_MARGIN_PX = 24  # how far around the head, hair and neck a turn can uncover the background, pixels
+FACING_MIN = 0.3  # a head Gaussian takes the photo's colour only facing the camera at least this much (cosine)
+UNSEEN_FADE_M = 0.05  # the head's unseen sides take the fitted colours around them, fading over this (metres)
 COLOUR_STEPS = 40  # Adam steps fitting the layers' colours
 COLOUR_LR = 0.03  # per step, in colour units
 
@@ -176,7 +179,7 @@ def fit_scene(
     ramp = np.clip((confidence - EDGE_LOW) / (EDGE_HIGH - EDGE_LOW), 0.0, 1.0)
     alpha = np.where(head, 1.0, ramp * ramp * (3 - 2 * ramp)).astype(np.float32)  # a soft edge a pixel or two wide
     mid = head_distance + _head_half_depth(avatar)
-    person_depth = torch.full((height, width), mid)
+    person_depth = torch.from_numpy(person_depths(head_depth.numpy(), head, mid))
     weight = head_weights(person_depth, Ks, viewmat, avatar, rotation.float(), translation.float())
     # the backing behind the head takes the colour of what turns with the head beside it (hair, hat),
     # not of the face or collar: a turned head shows hair behind it, not skin
@@ -214,6 +217,27 @@ def fit_scene(
     return replace(avatar, sh=head_sh, scene=scene), figures
 
 
+def person_depths(head_depth: np.ndarray, head: np.ndarray, card: float) -> np.ndarray:
+    """float32 [H, W]: the person layer's depth. Next to the head (ears, the jaw's edge, hair at the
+    temples) the depth of the nearest point of the head's outline, so what the photo shows beside the
+    face turns with the face's edge instead of sliding over it; fading over EDGE_DEPTH_PX to the card
+    through the head's middle (`card`, metres), which the rest (hair further out, torso) and the backing
+    behind the head lie on."""
+    import cv2
+
+    if not head.any():
+        return np.full(head.shape, card, np.float32)
+    distance, labels = cv2.distanceTransformWithLabels((~head).astype(np.uint8), cv2.DIST_L2, 5,
+                                                       labelType=cv2.DIST_LABEL_PIXEL)
+    ys, xs = np.nonzero(head)
+    lookup = np.full(labels.max() + 1, card, np.float32)
+    lookup[labels[ys, xs]] = head_depth[ys, xs]
+    nearest = np.minimum(lookup[labels], card)  # never behind the card
+    t = np.clip(distance / EDGE_DEPTH_PX, 0.0, 1.0)
+    out = (1 - t) * nearest + t * card
+    return np.where(head, card, out).astype(np.float32)
+
+
 def _head_half_depth(avatar: Avatar) -> float:
     """Half the head's front-to-back depth at rest (metres): the person card sits that far behind the
     head's nearest surface, through its middle."""
@@ -232,6 +256,22 @@ def refittable_head(avatar: Avatar) -> Tensor:
     rest = pose_gaussians(avatar, zeros, torch.zeros(1, 3), torch.zeros(1, 3), torch.zeros(1, 2))[0][0]
     part = t.face_part[avatar.gaussians.parent.long()]
     return (part == t.part("skin")) & ~face_region(rest, part, t)
+
+
+def head_facing(avatar: Avatar, scene: PhotoScene) -> Tensor:
+    """[N] cosine between each head Gaussian's triangle normal and the direction to the photo's camera,
+    at the photo's pose and expression."""
+    from emotalk_cli.rig.deform import pose_vertices
+    from emotalk_cli.splats.binding import triangle_frames
+
+    vertices = pose_vertices(avatar.template, scene.arkit[None], scene.head_rotation[None], scene.head_translation[None],
+                             scene.gaze[None])[0]
+    origin, rotation, _ = triangle_frames(vertices[None], avatar.template.faces)
+    parent = avatar.gaussians.parent.long()
+    normal, centre = rotation[0, :, :, 2][parent], origin[0][parent]
+    R, t = scene.viewmat[:3, :3], scene.viewmat[:3, 3]
+    eye = -(R.T @ t)
+    return (normal * torch.nn.functional.normalize(eye - centre, dim=-1)).sum(-1)
 
 
 def fit_scene_colours(scene: PhotoScene, avatar: Avatar, photo: Tensor, steps: int,
@@ -253,6 +293,9 @@ def fit_scene_colours(scene: PhotoScene, avatar: Avatar, photo: Tensor, steps: i
                                                          scene.head_translation[None], scene.gaze[None]))
     head_rgb = avatar.sh[:, 0] * SH_C0 + 0.5
     refit = refittable_head(avatar) if avatar.sh_degree == 0 else torch.zeros(len(avatar), dtype=torch.bool)
+    # only what faces the camera takes the photo's colour: seen edge-on, the side of the head would take
+    # the background's colour at its outline
+    facing = head_facing(avatar, scene) > FACING_MIN
     n_head, n_person = len(avatar), len(person)
     all_means = torch.cat([means, person.means, background.means])
     all_quats = torch.cat([quats, person.quats, background.quats])
@@ -261,7 +304,7 @@ def fit_scene_colours(scene: PhotoScene, avatar: Avatar, photo: Tensor, steps: i
     start = torch.cat([head_rgb, person.sh[:, 0] * SH_C0 + 0.5, background.sh[:, 0] * SH_C0 + 0.5])
     colours = start.clone().requires_grad_(True)
     frozen = torch.zeros(len(start), dtype=torch.bool)
-    frozen[:n_head] = ~refit
+    frozen[:n_head] = ~(refit & facing)
     keep_person = scene.person_alpha.reshape(-1) > 0
     if frozen_person is not None:
         frozen[n_head:n_head + n_person] = frozen_person.reshape(-1)[keep_person]
@@ -274,6 +317,7 @@ def fit_scene_colours(scene: PhotoScene, avatar: Avatar, photo: Tensor, steps: i
     still[n_head + n_person:] = True
     moves = ~still
     optimiser = torch.optim.Adam([colours], lr=COLOUR_LR)
+    touched = torch.zeros(len(start), dtype=torch.bool)  # what the photo sees: got a gradient
 
     def layer(mask: Tensor) -> tuple[Tensor, Tensor]:
         rgb, alpha = rasterize(all_means[mask], all_quats[mask], all_scales[mask], opacities[mask], colours[mask],
@@ -295,6 +339,7 @@ def fit_scene_colours(scene: PhotoScene, avatar: Avatar, photo: Tensor, steps: i
             loss = ((draw() - photo) ** 2).mean()
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
+            touched |= colours.grad.abs().sum(-1) > 0
             colours.grad[frozen] = 0
             optimiser.step()
             with torch.no_grad():  # the renderer clamps SH colour below at 0 (as gsplat): negative ones would not render as fitted
@@ -307,10 +352,21 @@ def fit_scene_colours(scene: PhotoScene, avatar: Avatar, photo: Tensor, steps: i
     person_rgb[keep_person] = fitted[n_head:n_head + n_person]
     scene.person_rgb = person_rgb.reshape(height, width, 3)
     scene.background_rgb = fitted[n_head + n_person:].reshape(height, width, 3)
+    head = fitted[:n_head].clone()
+    # the head's sides and back that the photo does not show (an ear under the hair, the far side of the
+    # scalp) take the colours fitted around them, fading with distance: hair beside hair, not bare skin
+    seen = refit & facing & touched[:n_head]
+    unseen = refit & ~seen
+    if unseen.any() and int(seen.sum()) >= 8:
+        from emotalk_cli.fit.photometric import _fade_from_neighbours
+
+        rest = pose_gaussians(avatar, torch.zeros(1, 52), torch.zeros(1, 3), torch.zeros(1, 3), torch.zeros(1, 2))[0][0]
+        head[unseen] = _fade_from_neighbours(rest[unseen], rest[seen], head[seen], head[unseen], UNSEEN_FADE_M)
     head_sh = avatar.sh.clone()
-    head_sh[:, 0] = (fitted[:n_head].clamp(0, 1) - 0.5) / SH_C0
+    head_sh[:, 0] = (head.clamp(0, 1) - 0.5) / SH_C0
     return scene, head_sh, {"psnr_db_before_colour_fit": round(before, 2), "psnr_db": round(after, 2), "colour_steps": steps,
-                            "head_gaussians_recoloured": int(refit.sum())}
+                            "head_gaussians_recoloured": int(refit.sum()),
+                            "head_gaussians_unseen_filled": int(unseen.sum())}
 
 
 __all__ = ["fit_scene", "fit_scene_colours", "refittable_head", "fill_background", "head_weights", "nearest_fill", "scaled_photo"]
