@@ -33,6 +33,7 @@ BACKGROUND_DISTANCE = 2.0  # the background plane's depth, in multiples of the h
 NECK_BELOW_PIVOT_M = 0.02  # the torso (weight 0) starts this far below the rig's neck pivot
 PERSON_MIN_CONFIDENCE = 0.5  # segmenter confidence above which a pixel is the person's
 EDGE_LOW, EDGE_HIGH = 0.35, 0.65  # the person's opacity ramps from 0 to 1 over this band of the segmenter's confidence
+BACKING_BAND = 0.2  # the backing reaches this far inside the head's outline, as a fraction of the head's width
 HEAD_COVER = 0.5  # head coverage above which the person layer is a backing (filled colour)
 FILL_MARGIN_PX = 2  # pixels around person and head that the background fills too (the edge's halo)
 EDGE_DEPTH_PX = 24  # beside the head, the person layer's depth fades from the head's outline to the card over this
@@ -178,6 +179,13 @@ def fit_scene(
     # person: soft alpha from the segmenter, full behind the head; a card through the head's middle
     ramp = np.clip((confidence - EDGE_LOW) / (EDGE_HIGH - EDGE_LOW), 0.0, 1.0)
     alpha = np.where(head, 1.0, ramp * ramp * (3 - 2 * ramp)).astype(np.float32)  # a soft edge a pixel or two wide
+    # the backing is needed only near the head's outline, which a turn moves: deeper inside, the head
+    # always covers it, and Gaussians there would only cost render time
+    if head.any():
+        inside = cv2.distanceTransform(head.astype(np.uint8), cv2.DIST_L2, 5)
+        columns = np.nonzero(head.any(axis=0))[0]
+        band = BACKING_BAND * (columns[-1] - columns[0] + 1)
+        alpha[head & (inside > band)] = 0.0
     mid = head_distance + _head_half_depth(avatar)
     person_depth = torch.from_numpy(person_depths(head_depth.numpy(), head, mid))
     weight = head_weights(person_depth, Ks, viewmat, avatar, rotation.float(), translation.float())
