@@ -29,6 +29,7 @@ test: setup
 
 bench: setup
 	$(PY) benchmarks/bench_render.py
+	$(PY) benchmarks/bench_portrait.py
 	$(PY) benchmarks/bench_cli.py
 	$(PY) benchmarks/bench_animate.py
 	$(PY) benchmarks/bench_text2au.py
