@@ -357,9 +357,11 @@ def initial_colours(shaped: HeadTemplate, bound: BoundGaussians, opacities: Tens
     rgb[on_neck] = skin * 0.85 * shade[on_neck, None]
     # the far side of a turned face, unseen: the face is nearly symmetric, so it takes the colours seen
     # at its mirror image (x -> -x in the head's frame), kind for kind (skin from skin, hair from hair)
+    # (only what no photo shows at all: hidden or facing away; what a photo shows edge-on keeps its own)
     mirrored = torch.zeros_like(seen)
+    hidden = ~torch.stack(in_sight).any(0)
     for kind in (on_skin & ~hair, on_neck, hair):
-        filled, colours = mirror_fill(rest, kind & ~seen, kind & seen, sampled, MIRROR_M)
+        filled, colours = mirror_fill(rest, kind & hidden & ~seen, kind & seen, sampled, MIRROR_M)
         sampled[filled] = colours
         mirrored |= filled
     seen = seen | mirrored

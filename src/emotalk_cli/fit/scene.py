@@ -38,7 +38,7 @@ HEAD_COVER = 0.5  # head coverage above which the person layer is a backing (fil
 FILL_MARGIN_PX = 2  # pixels around person and head that the background fills too (the edge's halo)
 EDGE_DEPTH_PX = 24  # beside the head, the person layer's depth fades from the head's outline to the card over this
 MOVING_MARGIN_PX = 24  # how far around the head, hair and neck a turn can uncover the background, pixels
-FACING_MIN = 0.3  # a head Gaussian takes the photo's colour only facing the camera at least this much (cosine)
+FACING_MIN = 0.0  # a head Gaussian takes the photo's colour only facing the camera (cosine above this)
 UNSEEN_FADE_M = 0.05  # the head's unseen sides take the fitted colours around them, fading over this (metres)
 COLOUR_STEPS = 40  # Adam steps fitting the layers' colours
 COLOUR_LR = 0.03  # per step, in colour units
@@ -301,8 +301,7 @@ def fit_scene_colours(scene: PhotoScene, avatar: Avatar, photo: Tensor, steps: i
                                                          scene.head_translation[None], scene.gaze[None]))
     head_rgb = avatar.sh[:, 0] * SH_C0 + 0.5
     refit = refittable_head(avatar) if avatar.sh_degree == 0 else torch.zeros(len(avatar), dtype=torch.bool)
-    # only what faces the camera takes the photo's colour: seen edge-on, the side of the head would take
-    # the background's colour at its outline
+    # only what faces the camera takes the photo's colour: the back of the head gets no say
     facing = head_facing(avatar, scene) > FACING_MIN
     n_head, n_person = len(avatar), len(person)
     all_means = torch.cat([means, person.means, background.means])
