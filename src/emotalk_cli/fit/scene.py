@@ -36,6 +36,7 @@ EDGE_LOW, EDGE_HIGH = 0.35, 0.65  # the person's opacity ramps from 0 to 1 over 
 BACKING_BAND = 0.2  # the backing reaches this far inside the head's outline, as a fraction of the head's width
 HEAD_COVER = 0.5  # head coverage above which the person layer is a backing (filled colour)
 FILL_MARGIN_PX = 2  # pixels around person and head that the background fills too (the edge's halo)
+NEAR_HEAD, FAR_FROM_HEAD = 0.6, 1.0  # head widths from its outline: all of the head pose within, none beyond
 EDGE_DEPTH_PX = 24  # beside the head, the person layer's depth fades from the head's outline to the card over this
 MOVING_MARGIN_PX = 24  # how far around the head, hair and neck a turn can uncover the background, pixels
 FACING_MIN = 0.0  # a head Gaussian takes the photo's colour only facing the camera (cosine above this)
@@ -189,6 +190,7 @@ def fit_scene(
     mid = head_distance + _head_half_depth(avatar)
     person_depth = torch.from_numpy(person_depths(head_depth.numpy(), head, mid))
     weight = head_weights(person_depth, Ks, viewmat, avatar, rotation.float(), translation.float())
+    weight = weight * torch.from_numpy(near_head(head))  # someone beside them, a raised hand: they stay put
     # the backing behind the head takes the colour of what turns with the head beside it (hair, hat),
     # not of the face or collar: a turned head shows hair behind it, not skin
     beside = (confidence > PERSON_MIN_CONFIDENCE) & ~head
@@ -223,6 +225,21 @@ def fit_scene(
                     "background_filled_fraction": round(float(occupied.mean()), 4),
                     "person_fraction": round(float(person.mean()), 4)})
     return replace(avatar, sh=head_sh, scene=scene), figures
+
+
+def near_head(head: np.ndarray) -> np.ndarray:
+    """float32 [H, W]: 1 within NEAR_HEAD head widths of the head's outline, fading (smoothstep) to 0 at
+    FAR_FROM_HEAD: only what is near the head turns with it (hair, a hat, ears), not another person in
+    a group photo or the background people the segmenter also calls the person."""
+    import cv2
+
+    if not head.any():
+        return np.zeros(head.shape, np.float32)
+    columns = np.nonzero(head.any(axis=0))[0]
+    width = float(columns[-1] - columns[0] + 1)
+    distance = cv2.distanceTransform((~head).astype(np.uint8), cv2.DIST_L2, 5)
+    s = np.clip((FAR_FROM_HEAD * width - distance) / ((FAR_FROM_HEAD - NEAR_HEAD) * width), 0.0, 1.0)
+    return (s * s * (3 - 2 * s)).astype(np.float32)
 
 
 def person_depths(head_depth: np.ndarray, head: np.ndarray, card: float) -> np.ndarray:
