@@ -518,3 +518,28 @@ def test_mirror_fill_takes_the_colour_seen_at_the_mirror_image():
     filled, colours = mirror_fill(points, ~known, known, rgb, radius=0.004, k=1)
     assert filled[200:400].all() and not filled[:200].any() and not filled[400]
     assert torch.allclose(colours, rgb[:200], atol=1e-6)  # each takes its own mirror image's colour
+
+
+@pytest.mark.parametrize("size", [(W, H), (3 * W, 2 * H)])
+def test_drawing_only_the_moving_box_matches_the_whole_frame(photo_avatar, size):
+    """render_photo_avatar draws what moves only over the tiles it can touch (moving_box): the same
+    frames as drawing the whole frame, to float rounding (one level at most)."""
+    from emotalk_cli.photo_scene import head_turn
+    from emotalk_cli.render.frames import moving_box, render_photo_avatar
+
+    width, height = size
+    turns = head_turn(torch.tensor([0.0, 25.0, -25.0]), torch.tensor([0.0, 10.0, -5.0]))
+    arkit = torch.zeros(3, 52)
+    arkit[:, 17] = torch.tensor([0.0, 0.5, 1.0])  # jawOpen
+    for transparent in (False, True):
+        view = ViewOptions(width=width, height=height, photo=True, scene_background=not transparent, transparent=transparent)
+        args = (photo_avatar, view, arkit, turns, torch.zeros(3, 3), torch.zeros(3, 2))
+        cropped = list(render_photo_avatar(*args, backend="cpu", crop=True))
+        whole = list(render_photo_avatar(*args, backend="cpu", crop=False))
+        for a, b in zip(cropped, whole):
+            assert np.abs(a.astype(int) - b.astype(int)).max() <= 1
+    # the box is on the tile grid and inside the frame; nothing in view gives None
+    means = torch.zeros(1, 3) + torch.tensor([0.0, 0.0, 1.0])
+    box = moving_box(means, torch.full((1, 3), 0.01), torch.eye(4), torch.tensor([[500.0, 0, 64], [0, 500.0, 64], [0, 0, 1]]), 128, 128)
+    assert box is not None and all(v % 16 == 0 for v in box[:2]) and box[2] <= 128 and box[0] < 64 < box[2]
+    assert moving_box(-means, torch.full((1, 3), 0.01), torch.eye(4), torch.eye(3), 128, 128) is None

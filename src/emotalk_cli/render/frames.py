@@ -214,6 +214,35 @@ def photo_camera(scene, width: int, height: int) -> tuple[Tensor, Tensor]:
 EPS2D = 0.3  # px^2 the rasterizer adds to every projected covariance (gsplat's eps2d; render/projection.py)
 
 
+TILE = 16  # the rasterizers' tile side: a box on the frame's tile grid bins every Gaussian as the frame does
+
+
+def moving_box(means: Tensor, scales: Tensor, viewmat: Tensor, K: Tensor, width: int, height: int) -> tuple | None:
+    """(x0, y0, x1, y1): the part of a width x height frame that Gaussians (means [N, 3], scales [N, 3])
+    can touch, on the TILE grid, or None when none is in view. Conservative: each Gaussian's reach is
+    the rasterizer's (3.33 sigma of its projected covariance, plus its 0.3 px^2 blur) bounded from its
+    largest scale and the projection's stretch off-axis, so drawing only this box (K's centre shifted by
+    x0, y0) gives the frame's pixels exactly: the same Gaussians land in the same tiles."""
+    camera = means @ viewmat[:3, :3].T + viewmat[:3, 3]
+    z = camera[:, 2]
+    front = z > 0.01
+    if not bool(front.any()):
+        return None
+    camera, z, largest = camera[front], z[front], scales[front].max(dim=-1).values
+    slope = (camera[:, :2] / z[:, None]).pow(2).sum(-1)
+    sigma = largest * float(max(K[0, 0], K[1, 1])) / z * torch.sqrt(1 + slope)
+    reach = 3.33 * torch.sqrt(sigma * sigma + EPS2D) + 2.0
+    u = camera[:, 0] / z * K[0, 0] + K[0, 2]
+    v = camera[:, 1] / z * K[1, 1] + K[1, 2]
+    x0, x1 = float((u - reach).min()), float((u + reach).max())
+    y0, y1 = float((v - reach).min()), float((v + reach).max())
+    if x1 <= 0 or y1 <= 0 or x0 >= width or y0 >= height:
+        return None
+    x0, y0 = max(0, int(math.floor(x0 / TILE)) * TILE), max(0, int(math.floor(y0 / TILE)) * TILE)
+    x1, y1 = min(width, int(math.ceil(x1 / TILE)) * TILE), min(height, int(math.ceil(y1 / TILE)) * TILE)
+    return x0, y0, x1, y1
+
+
 def grid_widening(magnified: float) -> float:
     """How much wider the photo scene's grid Gaussians are drawn in a frame `magnified` times the grid's
     resolution, so they overlap their neighbours as at the grid's own size: there the rasterizer's
@@ -236,6 +265,7 @@ def render_photo_avatar(
     backend: str = "auto",
     device: torch.device | str = "cpu",
     batch: int = 8,
+    crop: bool = True,  # draw what moves only over the box it covers (exact; False: the whole frame, the check)
 ) -> Iterator[np.ndarray]:
     """Frames of a photo avatar through the photo's camera: the head and what moves with it (hair,
     ears, neck) drawn per frame, over the still layers (the torso, then the background: the photo's,
@@ -277,11 +307,18 @@ def render_photo_avatar(
             sh = torch.cat([avatar.sh, pad_sh(moving.sh, k)])
             all_opacities = torch.cat([opacities, moving.opacities])
             for i in range(stop - start):
-                rgb, alpha = rasterize(
-                    torch.cat([means[i], moving.means[i]]), torch.cat([quats[i], moving.quats[i]]),
-                    torch.cat([scales[i], moving.scales]), all_opacities, sh, viewmat, K, view.width, view.height,
-                    sh_degree=avatar.sh_degree, backend=backend,
-                )
-                front = 1 - alpha[0]
-                out_rgb, out_alpha = rgb[0] + front * still_rgb, alpha[0] + front * still_alpha
+                frame_means, frame_scales = torch.cat([means[i], moving.means[i]]), torch.cat([scales[i], moving.scales])
+                box = moving_box(frame_means, frame_scales, viewmat[0], K[0], view.width, view.height) if crop else \
+                    (0, 0, view.width, view.height)
+                out_rgb, out_alpha = still_rgb.clone(), still_alpha.clone()
+                if box is not None:
+                    x0, y0, x1, y1 = box
+                    shifted = K.clone()
+                    shifted[:, 0, 2] -= x0
+                    shifted[:, 1, 2] -= y0
+                    rgb, alpha = rasterize(frame_means, torch.cat([quats[i], moving.quats[i]]), frame_scales, all_opacities,
+                                           sh, viewmat, shifted, x1 - x0, y1 - y0, sh_degree=avatar.sh_degree, backend=backend)
+                    front = 1 - alpha[0]
+                    out_rgb[y0:y1, x0:x1] = rgb[0] + front * still_rgb[y0:y1, x0:x1]
+                    out_alpha[y0:y1, x0:x1] = alpha[0] + front * still_alpha[y0:y1, x0:x1]
                 yield _frames(out_rgb, out_alpha, view.transparent)
