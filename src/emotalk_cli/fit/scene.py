@@ -40,6 +40,7 @@ NEAR_HEAD, FAR_FROM_HEAD = 0.6, 1.0  # head widths from its outline: all of the 
 EDGE_DEPTH_PX = 24  # beside the head, the person layer's depth fades from the head's outline to the card over this
 MOVING_MARGIN_PX = 24  # how far around the head, hair and neck a turn can uncover the background, pixels
 FACING_MIN = 0.0  # a head Gaussian takes the photo's colour only facing the camera (cosine above this)
+GRAZING = 0.3  # face skin seen more edge-on than this (cosine) in the photo is refitted with the scene
 UNSEEN_FADE_M = 0.05  # the head's unseen sides take the fitted colours around them, fading over this (metres)
 COLOUR_STEPS = 40  # Adam steps fitting the layers' colours
 COLOUR_LR = 0.03  # per step, in colour units
@@ -317,9 +318,15 @@ def fit_scene_colours(scene: PhotoScene, avatar: Avatar, photo: Tensor, steps: i
     means, quats, scales = (x[0] for x in pose_gaussians(avatar, scene.arkit[None], scene.head_rotation[None],
                                                          scene.head_translation[None], scene.gaze[None]))
     head_rgb = avatar.sh[:, 0] * SH_C0 + 0.5
+    cosine = head_facing(avatar, scene)
     refit = refittable_head(avatar) if avatar.sh_degree == 0 else torch.zeros(len(avatar), dtype=torch.bool)
+    # the face's own sides, seen edge-on in the photo, are fitted to what the photo shows there too (hair
+    # over the temples and jaw, mostly): left as the face fit coloured them, a turned head shows them
+    # as bare skin sticking out beside the hair
+    part = avatar.template.face_part[avatar.gaussians.parent.long()]
+    refit |= (part == avatar.template.part("skin")) & (cosine < GRAZING) if avatar.sh_degree == 0 else refit
     # only what faces the camera takes the photo's colour: the back of the head gets no say
-    facing = head_facing(avatar, scene) > FACING_MIN
+    facing = cosine > FACING_MIN
     n_head, n_person = len(avatar), len(person)
     all_means = torch.cat([means, person.means, background.means])
     all_quats = torch.cat([quats, person.quats, background.quats])
