@@ -10,7 +10,9 @@ not a held-out test), through the real `emotalk` commands:
   and with `--background transparent` no transparent pixel is enclosed by the person (no hole);
 - the frontal neutral render (`render`, the avatar at rest) reads neutral: every ARKit channel but
   the gaze (eyeLook*) at most 0.35 in MediaPipe;
-- expressions still read on it: jawOpen, smile, blink, browDown at 1.0 rise >= 0.3 over neutral;
+- expressions still read on it: jawOpen, smile, blink, browDown at 1.0 rise >= 0.3 over neutral, in
+  the photo's framing and on the head alone (--framing head: frontal, the face as large as
+  `make eval-avatar` sees it);
 - a contact sheet per photo: photo | --as-photo | yaw +20 | yaw -20 | pitch 10 | neutral | smile.
 
 Run: .venv/bin/python evals/eval_portrait.py [--photo P ...] [--out out/portrait]   (`make eval-portrait`)
@@ -94,6 +96,23 @@ def read_face(frame: np.ndarray):
         return None
 
 
+def expressions(render, prefix: str, args: list[str]) -> tuple[dict, dict]:
+    """MediaPipe on the avatar at rest (`render(key, *args)` gives a frame): the largest non-gaze
+    channel of the neutral frame, and each EXPRESSIONS entry's rise over neutral at 1.0 (None: no face)."""
+    neutral = read_face(render(f"{prefix}neutral", *args))
+    if neutral is None:
+        return {"face_found": False}, {name: None for name in EXPRESSIONS}
+    names = [n for n in facs.ARKIT_NAMES if not n.startswith("eyeLook")]
+    rest = np.asarray([neutral[facs.ARKIT_INDEX[n]] for n in names])
+    top = int(np.argmax(rest))
+    rises = {}
+    for expression, shapes in EXPRESSIONS.items():
+        read = read_face(render(f"{prefix}x-{expression}", *args, "--arkit", ",".join(f"{s}=1" for s in shapes)))
+        index = [facs.ARKIT_INDEX[s] for s in shapes]
+        rises[expression] = None if read is None else round(float(np.mean(read[index]) - np.mean(neutral[index])), 3)
+    return {"face_found": True, "max_channel": names[top], "max_value": round(float(rest[top]), 3)}, rises
+
+
 def evaluate(photo: Path, out: Path) -> dict:
     import imageio.v3 as iio
 
@@ -111,7 +130,7 @@ def evaluate(photo: Path, out: Path) -> dict:
 
         def render(key: str, *args: str) -> np.ndarray:
             path = Path(folder) / f"{key}.png"
-            size = [] if "--as-photo" in args else ["--size", long_side]
+            size = [] if "--as-photo" in args or "--framing" in args else ["--size", long_side]
             emotalk("render", "--avatar", str(avatar), "-o", str(path), *size, *args)
             frames[key] = iio.imread(path)
             return frames[key]
@@ -126,26 +145,10 @@ def evaluate(photo: Path, out: Path) -> dict:
             alpha = render(f"{key}-transparent", *args, "--background", "transparent")[..., 3]
             turns[key] = {"face_found": seen is not None, "holes_px": enclosed_holes(alpha)}
         row["turns"] = turns
-        neutral = read_face(render("neutral"))
         render("smile", "--au", "AU12=0.8,AU6=0.6")
-        if neutral is None:
-            row["neutral"] = {"face_found": False}
-        else:
-            gaze = [i for i, n in enumerate(facs.ARKIT_NAMES) if n.startswith("eyeLook")]
-            rest = np.delete(np.asarray(neutral), gaze)
-            names = [n for n in facs.ARKIT_NAMES if not n.startswith("eyeLook")]
-            top = int(np.argmax(rest))
-            row["neutral"] = {"face_found": True, "max_channel": names[top], "max_value": round(float(rest[top]), 3)}
-        rises = {}
-        for expression, shapes in EXPRESSIONS.items():
-            arkit = ",".join(f"{s}=1" for s in shapes)
-            read = read_face(render(f"x-{expression}", "--arkit", arkit))
-            if read is None or neutral is None:
-                rises[expression] = None
-                continue
-            index = [facs.ARKIT_INDEX[s] for s in shapes]
-            rises[expression] = round(float(np.mean(read[index]) - np.mean(neutral[index])), 3)
-        row["rises"] = rises
+        row["neutral"], row["rises"] = expressions(render, "", [])
+        # the same, framed on the head alone (frontal, the face ~4x larger: as make eval-avatar frames it)
+        row["neutral_head_framing"], row["rises_head_framing"] = expressions(render, "head-", ["--framing", "head"])
     sheet = [image, *(frames[k] for k in ("as-photo", "yaw+20", "yaw-20", "pitch10", "neutral", "smile"))]
     height = min(f.shape[0] for f in sheet)
     sheet = [f[:height, :, :3] for f in sheet]
@@ -157,7 +160,8 @@ def evaluate(photo: Path, out: Path) -> dict:
         "turns_face_found": all(t["face_found"] for t in turns.values()),
         "no_holes": all(t["holes_px"] == 0 for t in turns.values()),
         "neutral": bool(row["neutral"].get("face_found") and row["neutral"]["max_value"] <= NEUTRAL_MAX),
-        "expressions": all(r is not None and r >= RISE for r in rises.values()),
+        "expressions": all(r is not None and r >= RISE for r in row["rises"].values()),
+        "expressions_head_framing": all(r is not None and r >= RISE for r in row["rises_head_framing"].values()),
         "fit_under_2_min": row["fit_seconds"] <= 120,
     }
     return row
@@ -179,6 +183,7 @@ def main() -> int:
         turns = row["turns"].values()
         neutral = row["neutral"]
         rises = " ".join("-" if v is None else f"{v:.2f}" for v in row["rises"].values())
+        rises += " | head " + " ".join("-" if v is None else f"{v:.2f}" for v in row["rises_head_framing"].values())
         print(f"{row['photo']:<18} {row['fit_seconds']:>6.1f} {row['psnr_frame_db']:>9.2f} {row['psnr_person_db']:>10.2f} "
               f"{sum(t['face_found'] for t in turns):>9}/3 {sum(t['holes_px'] for t in turns):>6} "
               f"{(neutral.get('max_channel', 'no face') + ' ' + str(neutral.get('max_value', ''))):>18} {rises:>30}",
