@@ -36,6 +36,7 @@ SCENE_LONG_SIDE = 640  # the scene grids' long side, pixels: detail for 512-1024
 SIGMA_PX = 0.6  # each grid Gaussian's standard deviation across the view, in grid pixels (the rasterizer adds its 0.3 px^2):
 #                enough overlap that rows bent apart by the neck leave no seams; the colour fit undoes the blur
 THICKNESS = 0.5  # its depth extent, as a fraction of its width: discs facing the photo's camera, still round turned 20 degrees
+NECK_WIDEN = 1.0  # the person layer's Gaussians are up to this much wider (x2) where they take half the head pose
 LAYERS = ("background", "person")
 
 
@@ -146,7 +147,12 @@ def layer_splats(scene: PhotoScene, layer: str) -> Splats:
         return grid_splats(scene.background_rgb, scene.background_depth, torch.ones_like(scene.background_depth),
                            scene.K, scene.viewmat)
     if layer == "person":
-        return grid_splats(scene.person_rgb, scene.person_depth, scene.person_alpha, scene.K, scene.viewmat)
+        splats = grid_splats(scene.person_rgb, scene.person_depth, scene.person_alpha, scene.K, scene.viewmat)
+        # across the neck, rows of Gaussians move by different shares of the head pose and draw apart when
+        # the head nods: there they are wider (most at half a share), so the neck stretches without seams
+        w = scene.weights().to(splats.scales.dtype)
+        splats.scales = splats.scales * (1 + NECK_WIDEN * 4 * w * (1 - w))[:, None]
+        return splats
     raise ValueError(f"unknown scene layer {layer!r}: one of {', '.join(LAYERS)}")
 
 

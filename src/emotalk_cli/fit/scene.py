@@ -26,7 +26,7 @@ from torch import Tensor
 
 from emotalk_cli.avatar import STILL_WEIGHT, Avatar, pose_gaussians, shown_opacities
 from emotalk_cli.device import rasterizer_threads
-from emotalk_cli.photo_scene import SCENE_LONG_SIDE, SH_C0, PhotoScene, grid_splats
+from emotalk_cli.photo_scene import SCENE_LONG_SIDE, SH_C0, PhotoScene, layer_splats
 from emotalk_cli.render.rasterize import rasterize
 
 BACKGROUND_DISTANCE = 2.0  # the background plane's depth, in multiples of the head's distance
@@ -312,9 +312,7 @@ def fit_scene_colours(scene: PhotoScene, avatar: Avatar, photo: Tensor, steps: i
     pixels in `frozen_person` [H, W] (the soft edge) keep theirs for the same reason.
     Returns the scene, the head's new SH [N, K, 3] and figures (PSNR before and after)."""
     width, height = scene.size
-    person = grid_splats(scene.person_rgb, scene.person_depth, scene.person_alpha, scene.K, scene.viewmat)
-    background = grid_splats(scene.background_rgb, scene.background_depth, torch.ones_like(scene.background_depth),
-                             scene.K, scene.viewmat)
+    person, background = layer_splats(scene, "person"), layer_splats(scene, "background")  # as rendered
     means, quats, scales = (x[0] for x in pose_gaussians(avatar, scene.arkit[None], scene.head_rotation[None],
                                                          scene.head_translation[None], scene.gaze[None]))
     head_rgb = avatar.sh[:, 0] * SH_C0 + 0.5
