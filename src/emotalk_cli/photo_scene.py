@@ -36,7 +36,7 @@ SCENE_LONG_SIDE = 640  # the scene grids' long side, pixels: detail for 512-1024
 SIGMA_PX = 0.6  # each grid Gaussian's standard deviation across the view, in grid pixels (the rasterizer adds its 0.3 px^2):
 #                enough overlap that rows bent apart by the neck leave no seams; the colour fit undoes the blur
 THICKNESS = 0.5  # its depth extent, as a fraction of its width: discs facing the photo's camera, still round turned 20 degrees
-NECK_WIDEN = 1.0  # the person layer's Gaussians are up to this much wider (x2) where they take half the head pose
+NECK_WIDEN = 0.5  # the person layer's Gaussians are up to 1.5x wider where they take half the head pose
 LAYERS = ("background", "person")
 
 
