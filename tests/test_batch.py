@@ -258,6 +258,21 @@ def long_speech(folder: Path, seconds: float = 12.0) -> Path:
     return path
 
 
+def kill_the_worker_mid_job(process: subprocess.Popen, folder: Path, workers) -> tuple[str, str, Path, int]:
+    """Once a job's partial output shows in `folder`, SIGKILL the one worker `workers()` lists (its
+    pids), then let the batch finish: (stdout, stderr, the partial file seen, the killed pid)."""
+    try:
+        partial = wait_for_partial(folder, process)
+        found = workers()
+        assert len(found) == 1, found
+        os.kill(found[0], signal.SIGKILL)
+        out, err = process.communicate(timeout=600)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    return out, err, partial, found[0]
+
+
 def wait_for_partial(folder: Path, process: subprocess.Popen, timeout: float = 300) -> Path:
     """The first temporary output file that appears (a job is mid-write), or fail."""
     deadline = time.monotonic() + timeout
@@ -278,16 +293,8 @@ def test_a_worker_killed_mid_job_is_retried_and_leaves_no_partial_file(tmp_path)
                                  {"command": "render", "au": "AU12=0.5", "output": "out/still.png", "size": 64}])
     process = subprocess.Popen([str(EMOTALK), "batch", str(jobs), "--workers", "1"], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
-    try:
-        partial = wait_for_partial(tmp_path / "out", process)
-        assert partial.name.startswith(".long.") and partial.name.endswith(".part.mp4")
-        workers = _workers(process.pid)
-        assert len(workers) == 1
-        os.kill(workers[0], signal.SIGKILL)
-        out, err = process.communicate(timeout=600)
-    finally:
-        if process.poll() is None:
-            process.kill()
+    out, err, partial, _ = kill_the_worker_mid_job(process, tmp_path / "out", lambda: _workers(process.pid))
+    assert partial.name.startswith(".long.") and partial.name.endswith(".part.mp4")
     assert process.returncode == 0, err
     status = by_job([json.loads(line) for line in out.splitlines()])
     assert status[1]["status"] == "ok" and status[1]["retried"] is True and status[1]["error"] is None
@@ -338,19 +345,12 @@ def test_a_ray_worker_killed_mid_job_is_retried(tmp_path):
     jobs = write_jobs(tmp_path, [{"command": "animate", "audio": "long.wav", "output": "out/long.mp4", **TINY}])
     process = subprocess.Popen([str(EMOTALK), "batch", str(jobs), "--ray", "local"], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, env=ray_env())
-    try:
-        wait_for_partial(tmp_path / "out", process)
-        actors = [pid for pid in _descendants(process.pid) if _cmdline(pid).startswith(b"ray::JobActor.run")]
-        assert len(actors) == 1
-        os.kill(actors[0], signal.SIGKILL)
-        out, err = process.communicate(timeout=600)
-    finally:
-        if process.poll() is None:
-            process.kill()
+    out, err, _, killed = kill_the_worker_mid_job(process, tmp_path / "out", lambda: [
+        pid for pid in _descendants(process.pid) if _cmdline(pid).startswith(b"ray::JobActor.run")])
     assert process.returncode == 0, err
     [line] = [json.loads(line) for line in out.splitlines()]
-    assert line["status"] == "ok" and line["retried"] is True and line["worker"] != f"ray-{socket.gethostname()}-{actors[0]}"
-    assert f"Ray worker ray-{socket.gethostname()}-{actors[0]} died while running it" in err
+    assert line["status"] == "ok" and line["retried"] is True and line["worker"] != f"ray-{socket.gethostname()}-{killed}"
+    assert f"Ray worker ray-{socket.gethostname()}-{killed} died while running it" in err
     assert probe(tmp_path / "out" / "long.mp4")["frames"] == 300
     assert no_partials(tmp_path) == []
 

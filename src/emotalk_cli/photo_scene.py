@@ -28,10 +28,9 @@ from dataclasses import dataclass, fields
 import torch
 from torch import Tensor
 
-from emotalk_cli.splats.binding import quat_multiply
-from emotalk_cli.splats.gaussians import Splats, axis_angle_to_quat
+from emotalk_cli.splats.binding import matrix_to_quat, quat_multiply
+from emotalk_cli.splats.gaussians import SH_C0, Splats, axis_angle_to_quat
 
-SH_C0 = 0.28209479177387814  # degree-0 spherical harmonic, 1 / (2 sqrt(pi))
 SCENE_LONG_SIDE = 640  # the scene grids' long side, pixels: detail for 512-1024 px renders, ~0.7 M Gaussians at most
 SIGMA_PX = 0.6  # each grid Gaussian's standard deviation across the view, in grid pixels (the rasterizer adds its 0.3 px^2):
 #                enough overlap that rows bent apart by the neck leave no seams; the colour fit undoes the blur
@@ -95,28 +94,6 @@ class PhotoScene:
         """[M] the person layer's share of the head pose, in layer_splats' order."""
         keep = self.person_alpha.reshape(-1) > 0
         return self.person_weight.reshape(-1)[keep]
-
-
-def matrix_to_quat(matrix: Tensor) -> Tensor:
-    """A rotation matrix [3, 3] -> unit quaternion [4] (w, x, y, z) (Shepperd's method, largest pivot)."""
-    m = matrix.double()
-    trace = m.trace()
-    candidates = torch.stack([trace, m[0, 0], m[1, 1], m[2, 2]])
-    i = int(candidates.argmax())
-    if i == 0:
-        s = torch.sqrt(1.0 + trace) * 2
-        q = [0.25 * s, (m[2, 1] - m[1, 2]) / s, (m[0, 2] - m[2, 0]) / s, (m[1, 0] - m[0, 1]) / s]
-    elif i == 1:
-        s = torch.sqrt(1.0 + m[0, 0] - m[1, 1] - m[2, 2]) * 2
-        q = [(m[2, 1] - m[1, 2]) / s, 0.25 * s, (m[0, 1] + m[1, 0]) / s, (m[0, 2] + m[2, 0]) / s]
-    elif i == 2:
-        s = torch.sqrt(1.0 + m[1, 1] - m[0, 0] - m[2, 2]) * 2
-        q = [(m[0, 2] - m[2, 0]) / s, (m[0, 1] + m[1, 0]) / s, 0.25 * s, (m[1, 2] + m[2, 1]) / s]
-    else:
-        s = torch.sqrt(1.0 + m[2, 2] - m[0, 0] - m[1, 1]) * 2
-        q = [(m[1, 0] - m[0, 1]) / s, (m[0, 2] + m[2, 0]) / s, (m[1, 2] + m[2, 1]) / s, 0.25 * s]
-    q = torch.stack(q)
-    return (q / q.norm()).to(matrix.dtype)
 
 
 def grid_splats(rgb: Tensor, depth: Tensor, alpha: Tensor, K: Tensor, viewmat: Tensor) -> Splats:
@@ -224,5 +201,5 @@ def quat_to_axis_angle(q: Tensor) -> Tensor:
 
 
 __all__ = ["LAYERS", "PhotoScene", "SCENE_LONG_SIDE", "compose_rotations", "grid_splats", "head_turn", "layer_splats",
-           "matrix_to_quat", "pose_layer", "quat_to_axis_angle",
+           "pose_layer", "quat_to_axis_angle",
            "scene_head_pose"]

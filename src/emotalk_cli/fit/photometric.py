@@ -48,10 +48,10 @@ from emotalk_cli.fit.ssim import ssim, ssim_map
 from emotalk_cli.render.rasterize import rasterize
 from emotalk_cli.rig.deform import pose_vertices
 from emotalk_cli.rig.template import HeadTemplate
+from emotalk_cli.splats.gaussians import SH_C0
 from emotalk_cli.splats.binding import (BoundGaussians, bind_to_world, init_on_surface, matrix_to_quat, normalize_quat,
                                         quat_multiply, triangle_frames)
 
-SH_C0 = 0.28209479177387814  # degree-0 spherical harmonic, 1 / (2 sqrt(pi))
 PALETTE = {  # sRGB in [0, 1], for what a photo does not show
     "mouth": (0.28, 0.07, 0.08),  # the mouth's inside: shadow, never background
     "eye_socket": (0.45, 0.30, 0.26),  # seen only at the lid edges

@@ -21,7 +21,6 @@ from typing import Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from emotalk_cli.avatar import STILL_WEIGHT, Avatar, pose_gaussians, shown_opacities
@@ -64,21 +63,19 @@ def scaled_photo(image: np.ndarray, K: Tensor, long_side: int = SCENE_LONG_SIDE)
 
 
 def head_layers(avatar: Avatar, arkit: Tensor, rotation: Tensor, translation: Tensor, gaze: Tensor,
-                K: Tensor, viewmat: Tensor, width: int, height: int) -> tuple[Tensor, Tensor, Tensor]:
-    """The head posed as in the photo, seen through its camera: rgb [H, W, 3] (premultiplied),
-    coverage [H, W] and depth [H, W] (camera z, metres, where covered)."""
+                K: Tensor, viewmat: Tensor, width: int, height: int) -> tuple[Tensor, Tensor]:
+    """The head posed as in the photo, seen through its camera: coverage [H, W] and depth [H, W]
+    (camera z, metres, where covered)."""
     means, quats, scales = pose_gaussians(avatar, arkit[None], rotation[None], translation[None], gaze[None])
     means, quats, scales = means[0], quats[0], scales[0]
     opacities = shown_opacities(avatar, with_scene=True)  # as it will be shown: the photo's neck, not the rig's
     z = means @ viewmat[2, :3] + viewmat[2, 3]
     with torch.no_grad(), rasterizer_threads("cpu"):
-        rgb, alpha = rasterize(means, quats, scales, opacities, avatar.sh, viewmat[None], K[None], width, height,
-                               sh_degree=avatar.sh_degree, backend="cpu")
-        zz, _ = rasterize(means, quats, scales, opacities, z[:, None].expand(-1, 3).contiguous(), viewmat[None], K[None],
-                          width, height, backend="cpu")
+        zz, alpha = rasterize(means, quats, scales, opacities, z[:, None].expand(-1, 3).contiguous(), viewmat[None],
+                              K[None], width, height, backend="cpu")
     coverage = alpha[0, ..., 0]
     depth = zz[0, ..., 0] / coverage.clamp_min(1e-6)
-    return rgb[0], coverage, depth
+    return coverage, depth
 
 
 def fill_background(image: np.ndarray, unknown: np.ndarray) -> np.ndarray:
@@ -164,7 +161,7 @@ def fit_scene(
     viewmat = viewmat.float()
     avatar = avatar.to("cpu")
     confidence = person_mask(small)
-    head_rgb, coverage, head_depth = head_layers(avatar, arkit.float(), rotation.float(), translation.float(), gaze.float(),
+    coverage, head_depth = head_layers(avatar, arkit.float(), rotation.float(), translation.float(), gaze.float(),
                                                  Ks, viewmat, width, height)
     head = coverage.numpy() > HEAD_COVER
     photo = small.astype(np.float32) / 255.0
@@ -265,8 +262,8 @@ def person_depths(head_depth: np.ndarray, head: np.ndarray, card: float) -> np.n
 
 
 def _head_half_depth(avatar: Avatar) -> float:
-    """Half the head's front-to-back depth at rest (metres): the person card sits that far behind the
-    head's nearest surface, through its middle."""
+    """A quarter of the head's front-to-back extent at rest (metres), the rig's depth from the
+    face's median covered depth back to about its middle: the person card sits that far behind it."""
     z = avatar.template.vertices[:, 2]
     return 0.5 * float(z.max() - z.min()) * 0.5
 

@@ -298,14 +298,14 @@ def render_photo_avatar(
         elif not view.transparent:
             colour = torch.tensor(view.background, dtype=torch.float32, device=device)
             still_rgb, still_alpha = still_rgb + (1 - still_alpha) * colour, torch.ones_like(still_alpha)
+        sh = torch.cat([avatar.sh, pad_sh(parts.movable.sh, k)])  # the head, then what moves with it: fixed per clip
+        all_opacities = torch.cat([opacities, parts.movable.opacities])
         for start in range(0, num_frames, batch):
             stop = min(num_frames, start + batch)
             rotation, translation = (x[start:stop].to(device).float() for x in (head_rotation, head_translation))
             means, quats, scales = pose_gaussians(avatar, arkit[start:stop].to(device).float(), rotation, translation,
                                                   gaze[start:stop].to(device).float())
             moving = pose_movable(avatar, parts, rotation, translation)
-            sh = torch.cat([avatar.sh, pad_sh(moving.sh, k)])
-            all_opacities = torch.cat([opacities, moving.opacities])
             for i in range(stop - start):
                 frame_means, frame_scales = torch.cat([means[i], moving.means[i]]), torch.cat([scales[i], moving.scales])
                 box = moving_box(frame_means, frame_scales, viewmat[0], K[0], view.width, view.height) if crop else \

@@ -11,10 +11,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from emotalk_cli.splats.gaussians import SH_C0
+
 MAX_SH_DEGREE = 3
 
 # Normalisation constants of the real SH basis, band by band.
-_C0 = 0.28209479177387814
+_C0 = SH_C0
 _C1 = 0.4886025119029199
 _C2 = (1.0925484305920792, -1.0925484305920792, 0.31539156525252005, -1.0925484305920792, 0.5462742152960396)
 _C3 = (

@@ -11,6 +11,8 @@ from torch import Tensor
 from emotalk_cli.errors import ArtifactError
 from emotalk_cli.splats.binding import quat_multiply, quat_to_matrix  # noqa: F401 (re-exported)
 
+SH_C0 = 0.28209479177387814  # degree-0 spherical harmonic, 1 / (2 sqrt(pi)): colour = SH_C0 * sh[0] + 0.5
+
 
 @dataclass
 class Splats:
