@@ -412,6 +412,42 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+class _FlakyRay:
+    """Stands in for the ray module: ray.init fails as a Ray client does when the head cannot start
+    the client's session (`fails` times), then connects."""
+
+    def __init__(self, fails: int):
+        self.fails, self.inits, self.shutdowns, self.connected = fails, 0, 0, False
+
+    def is_initialized(self):
+        return self.connected
+
+    def init(self, address, **kwargs):
+        self.inits += 1
+        if self.inits <= self.fails:
+            raise ConnectionAbortedError("Initialization failure from server:\nTraceback (most recent call last):\n"
+                                         "  ...\nRuntimeError: Starting Ray client server failed.")
+        self.connected = True
+
+    def shutdown(self):
+        self.shutdowns += 1
+
+
+def test_a_ray_client_session_the_head_fails_to_start_is_retried(monkeypatch, capsys):
+    from emotalk_cli.batch import ray_runner
+    from emotalk_cli.errors import EmotalkError
+
+    monkeypatch.setattr(ray_runner.time, "sleep", lambda seconds: None)
+    flaky = _FlakyRay(fails=2)
+    monkeypatch.setitem(sys.modules, "ray", flaky)
+    assert ray_runner.connect("ray://head:10001", tries=3) is flaky and flaky.inits == 3
+    assert capsys.readouterr().err.count("trying again") == 2
+    # a session that never starts: one line saying why (the server's reason, not its empty heading)
+    monkeypatch.setitem(sys.modules, "ray", _FlakyRay(fails=5))
+    with pytest.raises(EmotalkError, match=r"after 3 tries \(RuntimeError: Starting Ray client server failed\.\)"):
+        ray_runner.connect("ray://head:10001", tries=3)
+
+
 @pytest.mark.slow
 def test_two_node_ray_cluster_runs_jobs_on_both_nodes(tmp_path, tone_wav):
     pytest.importorskip("ray")
@@ -428,9 +464,10 @@ def test_two_node_ray_cluster_runs_jobs_on_both_nodes(tmp_path, tone_wav):
     session = tempfile.mkdtemp(prefix="rt", dir="/tmp")
     common = ["--num-cpus=1", "--disable-usage-stats"]
     try:
+        # the head's client server waits 120 s, not Ray's 30, for a client's session to start on this loaded machine
         subprocess.run([str(ray_cli), "start", "--head", f"--port={port}", "--include-dashboard=false",
                         f"--ray-client-server-port={client_port}", f"--temp-dir={session}", *common], check=True,
-                       env=env, capture_output=True, timeout=180)
+                       env=dict(env, RAY_CLIENT_SERVER_CHECK_CHANNEL_TIMEOUT_S="120"), capture_output=True, timeout=180)
         subprocess.run([str(ray_cli), "start", f"--address=127.0.0.1:{port}", *common], check=True, env=env,
                        capture_output=True, timeout=180)
         code, lines, err = batch(jobs, "--ray", "auto", env=dict(env, RAY_ADDRESS=f"127.0.0.1:{port}"))

@@ -91,30 +91,52 @@ def status_stdout() -> Iterator[TextIO]:
         os.close(saved)
 
 
-def connect(address: str):
-    """ray.init for an address as the CLI takes it; EmotalkError with the fix when it cannot."""
+CLIENT_TRIES = 3  # a Ray client's server-side session can fail to start on a busy head node: try again
+
+
+def connect(address: str, tries: int = CLIENT_TRIES):
+    """ray.init for an address as the CLI takes it; EmotalkError with the fix when it cannot. A Ray
+    client (ray://) whose session the head fails to start (ConnectionAbortedError: the head's own
+    per-client server timed out, as on a loaded machine) is retried `tries` times in all."""
     try:
         import ray
     except ImportError:
         raise EmotalkError('--ray needs Ray: pip install "emotalk[ray]" (or pip install ray)') from None
     if ray.is_initialized():
         return ray
-    try:
-        if address == "local":
-            # address="local": always a new instance, never a cluster that happens to run on this machine
-            ray.init(address="local", num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
-        elif address == "auto":
-            ray.init(address="auto", log_to_driver=False)
-        else:
-            ray.init(address=address, log_to_driver=False)
-    except ConnectionError as err:
-        first = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise EmotalkError(f"--ray {address}: cannot reach a Ray cluster ({first}); start one with `ray start --head`, "
-                           "or use --ray local") from None
-    except (ValueError, RuntimeError) as err:
-        first = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise EmotalkError(f"--ray {address}: {first}") from None
-    return ray
+    for attempt in range(1, tries + 1):
+        try:
+            if address == "local":
+                # address="local": always a new instance, never a cluster that happens to run on this machine
+                ray.init(address="local", num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
+            elif address == "auto":
+                ray.init(address="auto", log_to_driver=False)
+            else:
+                ray.init(address=address, log_to_driver=False)
+            return ray
+        except ConnectionAbortedError as err:
+            if attempt < tries:
+                print(f"emotalk: --ray {address}: the cluster did not start this client's session "
+                      f"({_reason(err)}); trying again ({attempt + 1}/{tries})", file=sys.stderr, flush=True)
+                with contextlib.suppress(Exception):
+                    ray.shutdown()
+                time.sleep(2.0 * attempt)
+                continue
+            raise EmotalkError(f"--ray {address}: the cluster did not start this client's session after {tries} "
+                               f"tries ({_reason(err)}); see ray_client_server*.err in the head node's Ray logs") from None
+        except ConnectionError as err:
+            raise EmotalkError(f"--ray {address}: cannot reach a Ray cluster ({_reason(err)}); start one with "
+                               "`ray start --head`, or use --ray local") from None
+        except (ValueError, RuntimeError) as err:
+            raise EmotalkError(f"--ray {address}: {_reason(err)}") from None
+    raise AssertionError("unreachable")
+
+
+def _reason(err: Exception) -> str:
+    """The line of a Ray error that says why: its last non-empty line (Ray puts the server's
+    traceback after a heading line), or the exception's type when it says nothing."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    return lines[-1] if lines else type(err).__name__
 
 
 class RayRunner:
