@@ -18,6 +18,7 @@ from pathlib import Path
 from emotalk_cli.avatar import save_avatar
 from emotalk_cli.cli.fit_avatar import file_sha256
 from emotalk_cli.fit.brows import clear_fringe, define_brows
+from emotalk_cli.fit.rest import calibrate_rest
 from emotalk_cli.fit.correspondence import load_landmark_map
 from emotalk_cli.fit.photometric import PhotometricConfig, fit_avatar, preview_image
 from emotalk_cli.fit.tracking import load_image
@@ -63,11 +64,6 @@ def main() -> None:
     result = fit_avatar([load_image(photo)], None, config, callback=callback,
                         on_stage=lambda message: print(message, file=sys.stderr))
     avatar = result.avatar
-    landmark_map = load_landmark_map(num_faces=avatar.template.faces.shape[0])
-    if args.clear_fringe > 0:  # before the brows are darkened, so their dark edge is not taken for hair
-        avatar = clear_fringe(avatar, landmark_map, args.clear_fringe / 1000)
-    if args.define_brows > 0:
-        avatar = define_brows(avatar, landmark_map, args.define_brows, seed=args.seed)
     scene_figures = None
     if not args.no_scene:  # the portrait's flag, rocket, suit and hair around the head, as emotalk fit-avatar keeps them
         from emotalk_cli.fit.scene import fit_scene
@@ -75,11 +71,19 @@ def main() -> None:
         hf = result.head_fit
         avatar, scene_figures = fit_scene(result.images[0], avatar, hf.K, hf.viewmat, hf.head_rotation[0], hf.head_translation[0],
                                          hf.arkit[0], hf.gaze[0], on_stage=lambda message: print(message, file=sys.stderr))
+    # as emotalk fit-avatar: after the scene (whose fit repaints hair from the photo), then the rest read back
+    landmark_map = load_landmark_map(num_faces=avatar.template.faces.shape[0])
+    if args.clear_fringe > 0:  # before the brows are darkened, so their dark edge is not taken for hair
+        avatar = clear_fringe(avatar, landmark_map, args.clear_fringe / 1000)
+    if args.define_brows > 0:
+        avatar = define_brows(avatar, landmark_map, args.define_brows, seed=args.seed)
+    avatar, rest_figures = calibrate_rest(avatar)
+    print(f"rest counters: {rest_figures['counters'] or 'none needed'}", file=sys.stderr)
     meta = {
         "command": "scripts/build_default_avatar.py (make weights-avatar)",
         "options": {"gaussians": args.gaussians, "iterations": args.iterations, "seed": args.seed,
                     "resolution": config.resolution, "clear_fringe_mm": args.clear_fringe,
-                    "define_brows": args.define_brows, "scene": not args.no_scene},
+                    "define_brows": args.define_brows, "scene": not args.no_scene, "counter_rest": True},
         "kind": "photo-fitted avatar (neutral at rest: the photo's smile is undone)" + ("" if args.no_scene else ", in its photo's scene"),
         "source": {
             "file": "astronaut.png",
@@ -96,6 +100,7 @@ def main() -> None:
         **{key: avatar.meta[key] for key in ("fringe", "brows") if key in avatar.meta},
         "default_view": avatar.meta["default_view"],
         **({} if scene_figures is None else {"scene": scene_figures}),
+        "rest": rest_figures,
     }
     save_avatar(args.out, avatar, meta, overwrite=args.force or args.out.exists())
     if args.preview is not None:

@@ -174,7 +174,7 @@ def test_existing_output_needs_force(tmp_path):
 
 def test_brow_strength_outside_0_to_1_is_refused(tmp_path):
     out = tmp_path / "a.safetensors"
-    one_line_error(run("--image", str(astronaut()), "-o", str(out), "--define-brows", "2", "--quiet"), "--define-brows 2.0 is outside")
+    one_line_error(run("--image", str(astronaut()), "-o", str(out), "--define-brows", "2", "--quiet"), "--define-brows 2: give auto")
     assert not out.exists()
 
 

@@ -100,6 +100,29 @@ def test_define_brows_zero_is_the_fit_and_out_of_range_is_refused(shipped):
         define_brows(avatar, landmark_map, 1.5)
 
 
+def test_readable_brows_defines_brows_only_where_the_tracker_cannot_read_them(shipped):
+    """The shipped avatar's brows read (built with --define-brows 1): auto leaves them. The same avatar
+    with its brows washed out to the skin around them does not read browDown: auto darkens them, and
+    the worst view's rise goes up."""
+    from emotalk_cli.fit.brows import BROW_RISE_GOAL, readable_brows
+
+    avatar, landmark_map = shipped  # read frontal on the head alone and in its photo (where the face is smaller)
+    kept, figures = readable_brows(avatar, landmark_map)
+    assert figures["strength"] == 0 and figures["rise_by_strength"]["0"] >= BROW_RISE_GOAL
+    assert torch.equal(kept.sh, avatar.sh)
+
+    weight = brow_weights(avatar, landmark_map)
+    around = (weight == 0) & (neutral_means(avatar) - neutral_means(avatar)[weight > 0].mean(0)).norm(dim=-1).lt(0.03)
+    sh = avatar.sh.clone()
+    sh[weight > 0, 0] = avatar.sh[around, 0].median(dim=0).values  # the brows washed out to the skin's colour
+    faint = replace(avatar, sh=sh)
+    darkened, figures = readable_brows(faint, landmark_map)
+    rises = figures["rise_by_strength"]
+    assert rises["0"] < BROW_RISE_GOAL and figures["strength"] > 0, rises
+    assert rises[f"{figures['strength']:g}"] > rises["0"] + 0.1, rises
+    assert darkened.meta["brows"]["strength"] == figures["strength"] and darkened.meta["brows_auto"] == figures
+
+
 def test_harmonic_fill_matches_a_direct_solve():
     """Each filled colour is the mean of its neighbours': solve (I - A_uu) x_u = A_uk x_k directly."""
     g = torch.Generator().manual_seed(1)

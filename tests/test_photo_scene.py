@@ -289,6 +289,21 @@ def test_scene_tensors_round_trip():
     assert back.size == (24, 16)
 
 
+def test_a_scene_as_stored_is_what_its_file_gives_back(default_avatar, tmp_path):
+    """fit_scene hands back the scene as the file will hold it, so what the fit (and fit.rest's read of
+    the avatar at rest) sees is what render shows after loading: here, bit for bit."""
+    from emotalk_cli.avatar import load_avatar, save_avatar
+
+    scene = synthetic_scene(24, 16, seed=4)
+    scene.person_alpha[0, 0] = 1e-9  # below float16: such a Gaussian is not in the file
+    stored = scene.as_stored()
+    assert float(stored.person_alpha[0, 0]) == 0.0 and stored.weights().shape[0] == scene.weights().shape[0] - 1
+    assert all(torch.equal(getattr(stored.as_stored(), name), getattr(stored, name)) for name in scene.__dataclass_fields__)
+    save_avatar(tmp_path / "a.safetensors", replace(default_avatar, scene=stored), {"command": "test"})
+    again = load_avatar(tmp_path / "a.safetensors").scene
+    assert all(torch.equal(getattr(again, name), getattr(stored, name)) for name in scene.__dataclass_fields__)
+
+
 def test_a_partial_scene_names_what_is_missing():
     tensors = synthetic_scene(24, 16, seed=4).tensors()
     assert PhotoScene.from_tensors({"vertices": torch.zeros(3, 3)}) is None  # no scene: a head alone

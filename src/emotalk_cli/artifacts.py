@@ -180,6 +180,8 @@ AVATAR = FormatSpec(
         "scene_person_alpha": TensorSpec(("S_h", "S_w"), torch.float16, value_range=(0.0, 1.0)),
         "scene_person_depth": TensorSpec(("S_h", "S_w"), torch.float16),
         "scene_person_weight": TensorSpec(("S_h", "S_w"), torch.float16, value_range=(0.0, 1.0)),
+        # ARKit weights held at rest to counter what the texture still says there (fit/rest.py)
+        "rest_arkit": TensorSpec((len(facs.ARKIT_NAMES),), value_range=(0.0, 1.0)),
     },
     nonempty=("V", "F", "N"),
 )

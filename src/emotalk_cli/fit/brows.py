@@ -145,6 +145,41 @@ def define_brows(avatar: Avatar, landmark_map: LandmarkMap, strength: float, see
     return replace(avatar, sh=sh, meta=meta)
 
 
+BROW_RISE_GOAL = 0.3  # browDown at full weight must rise this much over rest in the tracker's read
+AUTO_STRENGTHS = (0.5, 1.0)  # strengths `readable_brows` tries, weakest first
+
+
+def readable_brows(avatar: Avatar, landmark_map: LandmarkMap, seed: int = 0, goal: float = BROW_RISE_GOAL,
+                   strengths=AUTO_STRENGTHS, device="cpu", model_path=None) -> tuple[Avatar, dict]:
+    """fit-avatar --define-brows auto: the brows defined only as far as a face tracker needs to read
+    them lowered. browDown's read rise (MediaPipe, mean of both sides, browDown at 1 against rest)
+    is measured in the avatar's rest views (fit.rest.rest_views: frontal, the head alone and in its
+    photo); the brows stay as fitted when it reaches `goal` in every view, else they are darkened by
+    the weakest of `strengths` that reaches it (the strongest when none does). Returns the avatar and
+    the figures (the rise per strength tried, the strength chosen)."""
+    from emotalk_cli import facs
+    from emotalk_cli.fit.rest import read_rest, rest_views
+
+    rows = torch.zeros(2, len(facs.ARKIT_NAMES))
+    sides = [facs.ARKIT_INDEX[c] for c in ("browDownLeft", "browDownRight")]
+    rows[1, sides] = 1.0
+    views = rest_views(avatar)
+    rises, chosen, best = {}, avatar, None
+    for strength in (0.0, *strengths):
+        candidate = define_brows(avatar, landmark_map, strength, seed=seed)
+        reads = read_rest(candidate, rows, views, device, model_path)  # [V, 2, 52]
+        rise = float((reads[:, 1, sides].mean(-1) - reads[:, 0, sides].mean(-1)).min())  # the worst view
+        rises[strength] = round(rise, 3)
+        chosen, best = candidate, strength
+        if rise >= goal:
+            break
+    figures = {"goal": goal, "views": list(views), "rise_by_strength": {f"{k:g}": v for k, v in rises.items()},
+               "strength": best, "how": "emotalk_cli.fit.brows.readable_brows"}
+    meta = dict(chosen.meta)
+    meta["brows_auto"] = figures
+    return replace(chosen, meta=meta), figures
+
+
 # ---------------------------------------------------------------------------------------------
 # A fringe off the brows
 

@@ -210,7 +210,7 @@ def fit_scene(
         background_rgb=torch.from_numpy(background), background_depth=background_depth,
         person_rgb=torch.from_numpy(colours), person_alpha=torch.from_numpy(alpha), person_depth=person_depth,
         person_weight=weight,
-    )
+    ).as_stored()  # fitted as its file will hold it (float16 grids): render then shows what the fit saw
     note(f"scene: {width}x{height} grid, person {int((alpha > 0).sum())} and background {width * height} Gaussians")
     # what a moving head can uncover keeps its fill: around the head and what turns with it (fitted, the
     # background there would learn the person's edge and show it as a ghost outline)
@@ -222,7 +222,7 @@ def fit_scene(
     figures.update({"grid": [width, height], "person_gaussians": int((alpha > 0).sum()), "background_gaussians": width * height,
                     "background_filled_fraction": round(float(occupied.mean()), 4),
                     "person_fraction": round(float(person.mean()), 4)})
-    return replace(avatar, sh=head_sh, scene=scene), figures
+    return replace(avatar, sh=head_sh, scene=scene.as_stored()), figures
 
 
 def near_head(head: np.ndarray) -> np.ndarray:
