@@ -138,6 +138,25 @@ def test_render_sizes_follow_the_photos_aspect(fitted, tmp_path):
     assert read_png(tmp_path / "yawed.png").shape == (512, 512, 3)
 
 
+def test_an_odd_sized_photo_comes_back_at_its_own_size_in_a_still(fitted, tmp_path):
+    """A still keeps the photo's odd size exactly; video rounds it to even (h264 needs even sizes)."""
+    from conftest import probe
+
+    odd = np.ascontiguousarray(fitted.photo[:PHOTO_HEIGHT - 1, :PHOTO_WIDTH - 1])  # 255 x 319
+    photo_path = tmp_path / "odd.png"
+    Image.fromarray(odd).save(photo_path)
+    avatar = tmp_path / "odd.safetensors"
+    result = run("fit-avatar", "--image", photo_path, "-o", avatar, "--iterations", 1, "--gaussians", 4000,
+                 "--device", "cpu", "--quiet", "--define-brows", 0, "--keep-rest")
+    assert result.exit_code == 0, result.output
+    render(avatar, tmp_path / "again.png", "--as-photo")
+    again = read_png(tmp_path / "again.png")
+    assert again.shape == odd.shape
+    assert psnr(again, odd) > 20.0  # the scene at its own pixels (the head after one step is a sketch)
+    render(avatar, tmp_path / "again.mp4", "--as-photo", "--duration", 0.2)
+    assert probe(tmp_path / "again.mp4")["size"] == (PHOTO_WIDTH, PHOTO_HEIGHT)
+
+
 @pytest.mark.parametrize("turn", [("--head-yaw", 20), ("--head-yaw", -20, "--head-pitch", 10)])
 def test_a_turned_head_leaves_no_hole_in_the_person(fitted, tmp_path, turn):
     from scipy.ndimage import binary_fill_holes

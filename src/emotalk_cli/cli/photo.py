@@ -62,11 +62,13 @@ def photo_framing(subject, photo: PhotoOptions, label: str, camera_options: list
     return use
 
 
-def photo_frame_size(scene, photo: PhotoOptions) -> tuple[int, int]:
+def photo_frame_size(scene, photo: PhotoOptions, still: bool = False) -> tuple[int, int]:
     """(width, height): --width and --height as given (one of them: the other in the photo's aspect), else
     the photo's aspect with --size as the long side (even numbers, as video needs); --as-photo without
-    any size: the photo's own size (an odd side rounded to even)."""
+    any size: the photo's own size (for video an odd side rounded to even; a still keeps it exactly)."""
     photo_width, photo_height = (int(round(float(v))) for v in scene.photo_size)
+    if still and photo.as_photo and not (photo.width or photo.height or photo.size):
+        return photo_width, photo_height
     if photo.width and photo.height:
         return photo.width, photo.height
     if photo.width:  # the other side in the photo's aspect

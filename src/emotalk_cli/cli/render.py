@@ -191,8 +191,9 @@ def _render_in(stack, avatar, output, suffix, motion, audio, au, arkit, width, h
              if value != rest]
     in_photo = photo_framing(subject, photo, label, moved)
     if in_photo:
-        width, height = photo_frame_size(subject.scene, photo)
-        check_frame_size(width, height)
+        still = suffix in IMAGE_SUFFIXES
+        width, height = photo_frame_size(subject.scene, photo, still=still)
+        check_frame_size(width, height, even=not still)
         backdrop = resolve_background(chosen, subject, label)
     elif chosen is not None and chosen.photo and getattr(subject, "scene", None) is not None:
         raise EmotalkError("--background photo draws the photo's scene, which --framing head leaves out: use a colour or transparent")

@@ -97,11 +97,12 @@ def codec_args(container: str, alpha: bool, crf: int = 18) -> tuple[list[str], l
     return H264 + ["-crf", str(crf)], ["-c:a", "aac"]
 
 
-def check_frame_size(width: int, height: int) -> None:
-    """h264 in yuv420p needs even sizes; refuse anything else before any work is done."""
+def check_frame_size(width: int, height: int, even: bool = True) -> None:
+    """h264 in yuv420p needs even sizes (even=False: a still, any size); refuse anything else before any
+    work is done."""
     if width <= 0 or height <= 0:
         raise RenderError(f"frame size {width}x{height} is empty: use a positive size such as --size 512")
-    if width % 2 or height % 2:
+    if even and (width % 2 or height % 2):
         raise RenderError(f"frame size {width}x{height} is odd: h264 video needs even sizes, e.g. --size {width + width % 2}")
     if width > 8192 or height > 8192:
         raise RenderError(f"frame size {width}x{height} is too large: at most 8192 pixels a side")
