@@ -406,6 +406,33 @@ def test_nearest_fill_takes_the_nearest_known_colour():
     np.testing.assert_allclose(filled[10:30, 150:190], np.broadcast_to(image[0, 199], (20, 40, 3)), atol=0.01)
 
 
+def test_near_head_reaches_less_in_front_of_a_turned_face():
+    """What turns with the head: everything near it when the face looks into the camera; in front of a
+    face turned to the right of the image (a hand, a camera held there) much less, behind it as much."""
+    from emotalk_cli.fit.scene import FAR_FROM_HEAD, near_head
+
+    head = np.zeros((120, 200), bool)
+    head[40:80, 80:120] = True  # a head 40 px wide
+    frontal = near_head(head)
+    assert frontal[60, 125] == 1.0 and frontal[60, 75] == 1.0  # beside it, either side
+    assert frontal[60, 119 + int(FAR_FROM_HEAD * 40) + 2] == 0.0  # beyond a head width: nothing
+    turned = near_head(head, facing=(0.8, 0.0))  # the face's forward axis points to the image's right
+    assert turned[60, 75] == frontal[60, 75] == 1.0  # behind the face: as before
+    assert turned[60, 135] == 0.0 < frontal[60, 135]  # before the face: cut
+    assert np.all(turned <= frontal + 1e-6)
+    assert np.array_equal(near_head(head, facing=(0.0, 0.0)), frontal)
+
+
+def test_image_facing_is_the_forward_axis_seen_from_the_camera():
+    from emotalk_cli.fit.scene import image_facing
+
+    viewmat = torch.eye(4)
+    viewmat[1, 1] = viewmat[2, 2] = -1  # OpenCV camera looking down -z at a head facing +z
+    assert image_facing(torch.zeros(3), viewmat) == pytest.approx((0.0, 0.0), abs=1e-6)
+    x, y = image_facing(torch.tensor([0.0, np.pi / 2, 0.0]), viewmat)  # turned 90 degrees about +y: profile
+    assert abs(x) == pytest.approx(1.0, abs=1e-5) and y == pytest.approx(0.0, abs=1e-5)
+
+
 def test_scaled_photo_scales_the_intrinsics_with_it():
     from emotalk_cli.fit.scene import scaled_photo
 

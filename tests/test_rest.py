@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
 import torch
 
@@ -89,3 +90,20 @@ def test_a_squint_left_in_the_rest_is_read_and_countered(plain_avatar):
     # a counter only where what it counters read above the target
     for counter in figures["counters"]:
         assert max(before[c] for c in REST_COUNTERS[counter]) > TARGET, (counter, before)
+
+
+def test_views_where_the_face_is_not_found_are_left_out(monkeypatch):
+    """A face small in its photo's framing may not be found there: the read uses the views that find
+    it, and only a face found in none is an error."""
+    from emotalk_cli.fit import rest
+
+    def fake_read(avatar, arkit, views, device="cpu", model_path=None):
+        if "photo" in views:
+            raise rest.NoFaceAtRest("no face (photo view)")
+        return np.zeros((len(views), arkit.shape[0], 52))
+
+    monkeypatch.setattr(rest, "read_rest", fake_read)
+    views = {"head": "h", "photo": "p"}
+    assert rest.readable_views(None, views) == {"head": "h"}
+    with pytest.raises(rest.NoFaceAtRest, match="photo views"):
+        rest.readable_views(None, {"photo": "p"})

@@ -180,7 +180,7 @@ def _fit_avatar(image, video, output, iterations, seed, gaussians, landmarker, m
         try:
             avatar, brow_figures = readable_brows(avatar, landmark_map, seed=seed, device=torch_device, model_path=landmarker)
         except NoFaceAtRest as err:
-            warn(f"brows left as fitted: {err} (more --iterations give a clearer face)")
+            warn(f"brows left as fitted: {err}")
         else:
             rises = ", ".join(f"{rise:.2f} at {strength}" for strength, rise in brow_figures["rise_by_strength"].items())
             note(f"brows read lowered (browDown rise, worst view): {rises}; "
@@ -196,7 +196,7 @@ def _fit_avatar(image, video, output, iterations, seed, gaussians, landmarker, m
         try:
             avatar, rest_figures = calibrate_rest(avatar, device=torch_device, model_path=landmarker)
         except NoFaceAtRest as err:
-            warn(f"rest left as fitted: {err} (more --iterations give a clearer face)")
+            warn(f"rest left as fitted: {err}")
         else:
             counters = ", ".join(f"{name} {weight:g}" for name, weight in rest_figures["counters"].items()) or "none needed"
             worst = lambda read: max(read.items(), key=lambda item: item[1])  # noqa: E731

@@ -147,6 +147,7 @@ def define_brows(avatar: Avatar, landmark_map: LandmarkMap, strength: float, see
 
 BROW_RISE_GOAL = 0.3  # browDown at full weight must rise this much over rest in the tracker's read
 AUTO_STRENGTHS = (0.5, 1.0)  # strengths `readable_brows` tries, weakest first
+MIN_BROW_GAIN = 0.1  # where no strength reaches the goal, darker brows must read at least this much better
 
 
 def readable_brows(avatar: Avatar, landmark_map: LandmarkMap, seed: int = 0, goal: float = BROW_RISE_GOAL,
@@ -155,24 +156,28 @@ def readable_brows(avatar: Avatar, landmark_map: LandmarkMap, seed: int = 0, goa
     them lowered. browDown's read rise (MediaPipe, mean of both sides, browDown at 1 against rest)
     is measured in the avatar's rest views (fit.rest.rest_views: frontal, the head alone and in its
     photo); the brows stay as fitted when it reaches `goal` in every view, else they are darkened by
-    the weakest of `strengths` that reaches it (the strongest when none does). Returns the avatar and
+    the weakest of `strengths` that reaches it; when none does, by the one that reads best, if it reads
+    MIN_BROW_GAIN better than the brows as fitted (else darker brows cost the likeness for nothing). Returns the avatar and
     the figures (the rise per strength tried, the strength chosen)."""
     from emotalk_cli import facs
-    from emotalk_cli.fit.rest import read_rest, rest_views
+    from emotalk_cli.fit.rest import read_rest, readable_views, rest_views
 
     rows = torch.zeros(2, len(facs.ARKIT_NAMES))
     sides = [facs.ARKIT_INDEX[c] for c in ("browDownLeft", "browDownRight")]
     rows[1, sides] = 1.0
-    views = rest_views(avatar)
-    rises, chosen, best = {}, avatar, None
+    views = readable_views(avatar, rest_views(avatar), device, model_path)
+    rises, candidates = {}, {}
     for strength in (0.0, *strengths):
-        candidate = define_brows(avatar, landmark_map, strength, seed=seed)
-        reads = read_rest(candidate, rows, views, device, model_path)  # [V, 2, 52]
-        rise = float((reads[:, 1, sides].mean(-1) - reads[:, 0, sides].mean(-1)).min())  # the worst view
-        rises[strength] = round(rise, 3)
-        chosen, best = candidate, strength
-        if rise >= goal:
+        candidates[strength] = define_brows(avatar, landmark_map, strength, seed=seed)
+        reads = read_rest(candidates[strength], rows, views, device, model_path)  # [V, 2, 52]
+        rises[strength] = round(float((reads[:, 1, sides].mean(-1) - reads[:, 0, sides].mean(-1)).min()), 3)  # worst view
+        if rises[strength] >= goal:
             break
+    best = next((s for s, rise in rises.items() if rise >= goal), None)
+    if best is None:  # none reads: the strongest only if it reads clearly better than the brows as fitted
+        strongest = max(rises, key=rises.get)
+        best = strongest if rises[strongest] >= rises[0.0] + MIN_BROW_GAIN else 0.0
+    chosen = candidates[best]
     figures = {"goal": goal, "views": list(views), "rise_by_strength": {f"{k:g}": v for k, v in rises.items()},
                "strength": best, "how": "emotalk_cli.fit.brows.readable_brows"}
     meta = dict(chosen.meta)

@@ -5,7 +5,8 @@
 A photo's expression is undone in the geometry (the fit tracks it and the rig goes back to neutral),
 but its traces stay in the colours: lids drawn low over narrowed eyes, smile lines, raised cheeks.
 So a neutral render can still read as a squint or a smile. This reads the avatar at rest, frontal,
-through the face tracker (MediaPipe: the head alone, and in its photo where it has one) and, for each
+through the face tracker (MediaPipe: the head alone, and in its photo where it has one and the face
+is found there) and, for each
 channel that reads above TARGET, finds the smallest weight of its antagonist (avatar.REST_COUNTERS:
 eyeWide against a squint or closed lids, mouthFrown against a smile) that brings the read down, at
 most MAX_COUNTER. The avatar holds those weights at rest (`Avatar.rest_arkit`); they fade out as the
@@ -53,6 +54,21 @@ def rest_views(avatar: Avatar, size: int = SIZE) -> dict:
     return views
 
 
+def readable_views(avatar: Avatar, views: dict, device="cpu", model_path=None) -> dict:
+    """The views (as rest_views gives them) in which the face tracker finds the avatar's face at rest (a
+    face small in its photo's framing may not be found there); NoFaceAtRest when it is found in none."""
+    kept = {}
+    for name, view in views.items():
+        try:
+            read_rest(avatar, torch.zeros(1, len(facs.ARKIT_NAMES)), {name: view}, device, model_path)
+        except NoFaceAtRest:
+            continue
+        kept[name] = view
+    if not kept:
+        raise NoFaceAtRest(f"the face tracker finds no face in the fitted avatar at rest ({', '.join(views)} views)")
+    return kept
+
+
 def read_rest(avatar: Avatar, arkit: torch.Tensor, views: dict, device="cpu", model_path=None) -> np.ndarray:
     """MediaPipe's 52 blendshape reads [V, T, 52] of the avatar posed with each row of `arkit` [T, 52]
     (on top of its own rest counters, if any) in each view; NoFaceAtRest when a frame shows no face."""
@@ -80,8 +96,8 @@ def calibrate_rest(avatar: Avatar, target: float = TARGET, steps=STEPS, size: in
                    model_path=None) -> tuple[Avatar, dict]:
     """The avatar with its rest counter-expression (`rest_arkit` [52]) and the figures (meta["rest"]):
     the reads before and after, and the weights chosen."""
-    views = rest_views(avatar, size)
     plain = replace(avatar, rest_arkit=None)
+    views = readable_views(plain, rest_views(avatar, size), device, model_path)
     before = read_rest(plain, torch.zeros(1, 52), views, device, model_path)[:, 0]  # [V, 52]
     countered_by = _countered_by()
     high = {c for c in countered_by if float(before[:, facs.ARKIT_INDEX[c]].max()) > target}
@@ -117,4 +133,4 @@ def calibrate_rest(avatar: Avatar, target: float = TARGET, steps=STEPS, size: in
     return calibrated, figures
 
 
-__all__ = ["MAX_COUNTER", "NoFaceAtRest", "STEPS", "TARGET", "calibrate_rest", "read_rest", "rest_views"]
+__all__ = ["MAX_COUNTER", "NoFaceAtRest", "readable_views", "STEPS", "TARGET", "calibrate_rest", "read_rest", "rest_views"]

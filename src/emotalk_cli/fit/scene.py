@@ -36,6 +36,7 @@ BACKING_BAND = 0.2  # the backing reaches this far inside the head's outline, as
 HEAD_COVER = 0.5  # head coverage above which the person layer is a backing (filled colour)
 FILL_MARGIN_PX = 2  # pixels around person and head that the background fills too (the edge's halo)
 NEAR_HEAD, FAR_FROM_HEAD = 0.6, 1.0  # head widths from its outline: all of the head pose within, none beyond
+FRONT_CUT = 1.0  # in front of a face seen in profile that reach is cut by this much (less as the face turns to the camera)
 EDGE_DEPTH_PX = 24  # beside the head, the person layer's depth fades from the head's outline to the card over this
 MOVING_MARGIN_PX = 24  # how far around the head, hair and neck a turn can uncover the background, pixels
 FACING_MIN = 0.0  # a head Gaussian takes the photo's colour only facing the camera (cosine above this)
@@ -188,7 +189,8 @@ def fit_scene(
     mid = head_distance + _head_half_depth(avatar)
     person_depth = torch.from_numpy(person_depths(head_depth.numpy(), head, mid))
     weight = head_weights(person_depth, Ks, viewmat, avatar, rotation.float(), translation.float())
-    weight = weight * torch.from_numpy(near_head(head))  # someone beside them, a raised hand: they stay put
+    # someone beside them, a raised hand, a camera held before a turned face: they stay put
+    weight = weight * torch.from_numpy(near_head(head, image_facing(rotation, viewmat)))
     # the backing behind the head takes the colour of what turns with the head beside it (hair, hat),
     # not of the face or collar: a turned head shows hair behind it, not skin
     beside = (confidence > PERSON_MIN_CONFIDENCE) & ~head
@@ -225,10 +227,13 @@ def fit_scene(
     return replace(avatar, sh=head_sh, scene=scene.as_stored()), figures
 
 
-def near_head(head: np.ndarray) -> np.ndarray:
+def near_head(head: np.ndarray, facing: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
     """float32 [H, W]: 1 within NEAR_HEAD head widths of the head's outline, fading (smoothstep) to 0 at
     FAR_FROM_HEAD: only what is near the head turns with it (hair, a hat, ears), not another person in
-    a group photo or the background people the segmenter also calls the person."""
+    a group photo or the background people the segmenter also calls the person. `facing` is the
+    face's forward axis seen in the image (camera x, y of the unit vector: (0, 0) facing the camera,
+    length 1 in profile): in front of a turned face the reach shrinks by up to FRONT_CUT, since what
+    lies there (a hand, a camera, a microphone) is held before the face, not worn on the head."""
     import cv2
 
     if not head.any():
@@ -236,8 +241,27 @@ def near_head(head: np.ndarray) -> np.ndarray:
     columns = np.nonzero(head.any(axis=0))[0]
     width = float(columns[-1] - columns[0] + 1)
     distance = cv2.distanceTransform((~head).astype(np.uint8), cv2.DIST_L2, 5)
+    turned = float(np.hypot(*facing))
+    if turned > 1e-3:
+        ys, xs = np.nonzero(head)
+        v, u = np.mgrid[0:head.shape[0], 0:head.shape[1]].astype(np.float32)
+        du, dv = u - xs.mean(), v - ys.mean()
+        ahead = (du * facing[0] + dv * facing[1]) / (np.hypot(du, dv) * turned + 1e-6)  # cosine to the facing
+        reach = 1.0 - FRONT_CUT * min(turned, 1.0) * np.clip(ahead, 0.0, 1.0)
+        distance = distance / np.maximum(reach, 1e-3)
     s = np.clip((FAR_FROM_HEAD * width - distance) / ((FAR_FROM_HEAD - NEAR_HEAD) * width), 0.0, 1.0)
     return (s * s * (3 - 2 * s)).astype(np.float32)
+
+
+def image_facing(rotation: Tensor, viewmat: Tensor) -> tuple[float, float]:
+    """The head's forward axis (the rig's +z) at pose `rotation` [3] seen through `viewmat` [4, 4]:
+    its camera x and y (0 when the face looks into the camera, length 1 in profile)."""
+    from emotalk_cli.photo_scene import rotate_vectors
+    from emotalk_cli.splats.gaussians import axis_angle_to_quat
+
+    forward = rotate_vectors(axis_angle_to_quat(rotation[None].float()), torch.tensor([[0.0, 0.0, 1.0]]))[0]
+    in_camera = viewmat[:3, :3].float() @ forward
+    return float(in_camera[0]), float(in_camera[1])
 
 
 def person_depths(head_depth: np.ndarray, head: np.ndarray, card: float) -> np.ndarray:
