@@ -423,6 +423,20 @@ def test_near_head_reaches_less_in_front_of_a_turned_face():
     assert np.array_equal(near_head(head, facing=(0.0, 0.0)), frontal)
 
 
+def test_sample_at_reads_the_pixel_each_point_projects_to():
+    from emotalk_cli.fit.scene import _sample_at
+
+    image = torch.arange(6 * 8 * 3, dtype=torch.float32).reshape(6, 8, 3)
+    K = torch.tensor([[10.0, 0.0, 4.0], [0.0, 10.0, 3.0], [0.0, 0.0, 1.0]])
+    viewmat = torch.eye(4)
+    points = torch.tensor([[0.0, 0.0, 1.0], [0.25, -0.15, 1.0], [0.5, 0.5, 2.0], [5.0, 5.0, 1.0]])
+    got = _sample_at(image, points, K, viewmat)
+    for point, value in zip(points, got):  # one by one: u = fx x / z + cx, v = fy y / z + cy, clamped to the frame
+        u = min(7, max(0, int(np.floor(10 * float(point[0]) / float(point[2]) + 4))))
+        v = min(5, max(0, int(np.floor(10 * float(point[1]) / float(point[2]) + 3))))
+        assert torch.equal(value, image[v, u])
+
+
 def test_image_facing_is_the_forward_axis_seen_from_the_camera():
     from emotalk_cli.fit.scene import image_facing
 

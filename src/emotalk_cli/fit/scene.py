@@ -41,6 +41,7 @@ EDGE_DEPTH_PX = 24  # beside the head, the person layer's depth fades from the h
 MOVING_MARGIN_PX = 24  # how far around the head, hair and neck a turn can uncover the background, pixels
 FACING_MIN = 0.0  # a head Gaussian takes the photo's colour only facing the camera (cosine above this)
 GRAZING = 0.3  # face skin seen more edge-on than this (cosine) in the photo is refitted with the scene
+SOLID_ERODE_PX = 2  # the backing and the unseen head take colours from person pixels at least this far inside the soft edge
 UNSEEN_FADE_M = 0.05  # the head's unseen sides take the fitted colours around them, fading over this (metres)
 COLOUR_STEPS = 40  # Adam steps fitting the layers' colours
 COLOUR_LR = 0.03  # per step, in colour units
@@ -194,8 +195,12 @@ def fit_scene(
     # the backing behind the head takes the colour of what turns with the head beside it (hair, hat),
     # not of the face or collar: a turned head shows hair behind it, not skin
     beside = (confidence > PERSON_MIN_CONFIDENCE) & ~head
-    turning = beside & (weight.numpy() > 0.5)
-    colours = nearest_fill(photo, turning if turning.any() else beside)
+    solid_beside = cv2.erode(((confidence >= EDGE_HIGH) & ~head).astype(np.uint8), np.ones((3, 3), np.uint8),
+                             iterations=SOLID_ERODE_PX) > 0  # not the soft edge, whose colours hold the old background
+    turning = solid_beside & (weight.numpy() > 0.5)
+    turning = turning if turning.any() else beside & (weight.numpy() > 0.5)
+    hair_fill = nearest_fill(photo, turning if turning.any() else beside)
+    colours = hair_fill
     # the person's soft edge (hair strands, the segmenter's blur) holds the old background's colour mixed
     # in: it takes the colour of the nearest solid person pixel instead, and keeps it, so the person
     # has no halo over another background (or none); inside, the photo itself
@@ -220,11 +225,21 @@ def fit_scene(
     near_moving = cv2.dilate(moving.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=MOVING_MARGIN_PX) > 0
     scene, head_sh, figures = fit_scene_colours(scene, avatar, torch.from_numpy(photo), steps,
                                                 frozen_background=torch.from_numpy(occupied & near_moving),
-                                                frozen_person=torch.from_numpy(edge))
+                                                frozen_person=torch.from_numpy(edge), unseen_fill=torch.from_numpy(hair_fill))
     figures.update({"grid": [width, height], "person_gaussians": int((alpha > 0).sum()), "background_gaussians": width * height,
                     "background_filled_fraction": round(float(occupied.mean()), 4),
                     "person_fraction": round(float(person.mean()), 4)})
     return replace(avatar, sh=head_sh, scene=scene.as_stored()), figures
+
+
+def _sample_at(image: Tensor, points: Tensor, K: Tensor, viewmat: Tensor) -> Tensor:
+    """[P, 3]: `image` [H, W, 3] at the pixel each world point [P, 3] projects to (clamped to the frame)."""
+    height, width = image.shape[:2]
+    camera = points @ viewmat[:3, :3].T + viewmat[:3, 3]
+    z = camera[:, 2].clamp_min(1e-6)
+    u = (K[0, 0] * camera[:, 0] / z + K[0, 2]).floor().long().clamp(0, width - 1)
+    v = (K[1, 1] * camera[:, 1] / z + K[1, 2]).floor().long().clamp(0, height - 1)
+    return image[v, u].float()
 
 
 def near_head(head: np.ndarray, facing: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
@@ -323,14 +338,18 @@ def head_facing(avatar: Avatar, scene: PhotoScene) -> Tensor:
 
 def fit_scene_colours(scene: PhotoScene, avatar: Avatar, photo: Tensor, steps: int,
                       frozen_background: Tensor | None = None,
-                      frozen_person: Tensor | None = None) -> tuple[PhotoScene, Tensor, dict]:
+                      frozen_person: Tensor | None = None,
+                      unseen_fill: Tensor | None = None) -> tuple[PhotoScene, Tensor, dict]:
     """Fit colours (nothing else) so that the head, the person and the background, rendered as
     render_photo_avatar renders them (what moves with the head over what stays) through the photo's
     camera at its pose and expression, give the photo [H, W, 3] back: both layers' colours and the
     head's outside the face (refittable_head: a hat or hair the face fit did not look at).
     Background pixels in `frozen_background` [H, W] (the filled ones near what moves) keep their fill:
     fitted, they would learn the person's soft edge and show it as a halo once the head moves; person
-    pixels in `frozen_person` [H, W] (the soft edge) keep theirs for the same reason.
+    pixels in `frozen_person` [H, W] (the soft edge) keep theirs for the same reason. The head's refittable
+    Gaussians the photo does not show take, on the scalp, back and sides, the colour of `unseen_fill`
+    [H, W, 3] where they project (the hair, hat or ears around the head: the back of a head is its hair);
+    the face's own unseen far side takes the fitted colours around it.
     Returns the scene, the head's new SH [N, K, 3] and figures (PSNR before and after)."""
     width, height = scene.size
     person, background = layer_splats(scene, "person"), layer_splats(scene, "background")  # as rendered
@@ -407,11 +426,17 @@ def fit_scene_colours(scene: PhotoScene, avatar: Avatar, photo: Tensor, steps: i
     # scalp) take the colours fitted around them, fading with distance: hair beside hair, not bare skin
     seen = refit & facing & touched[:n_head]
     unseen = refit & ~seen
-    if unseen.any() and int(seen.sum()) >= 8:
+    # the scalp, back and sides (not the face's own far side: skin, from the skin around it) take the
+    # hair around the head where they project
+    scalp = unseen & refittable_head(avatar) if unseen_fill is not None else torch.zeros_like(unseen)
+    if scalp.any():
+        head[scalp] = _sample_at(unseen_fill, means[scalp], scene.K, scene.viewmat)
+    rest_unseen = unseen & ~scalp
+    if rest_unseen.any() and int(seen.sum()) >= 8:
         from emotalk_cli.fit.photometric import _fade_from_neighbours
 
         rest = pose_gaussians(avatar, torch.zeros(1, 52), torch.zeros(1, 3), torch.zeros(1, 3), torch.zeros(1, 2))[0][0]
-        head[unseen] = _fade_from_neighbours(rest[unseen], rest[seen], head[seen], head[unseen], UNSEEN_FADE_M)
+        head[rest_unseen] = _fade_from_neighbours(rest[rest_unseen], rest[seen], head[seen], head[rest_unseen], UNSEEN_FADE_M)
     head_sh = avatar.sh.clone()
     head_sh[:, 0] = (head.clamp(0, 1) - 0.5) / SH_C0
     return scene, head_sh, {"psnr_db_before_colour_fit": round(before, 2), "psnr_db": round(after, 2), "colour_steps": steps,
