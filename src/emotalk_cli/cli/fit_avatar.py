@@ -34,7 +34,10 @@ side as a PNG. The rest of the photo is kept as the avatar's scene (--no-scene: 
 the person (hair, hat, ears, neck, clothes; MediaPipe's selfie segmentation) as Gaussians that turn
 with the head above the chin and stay on the torso, and the background with what the person hid
 filled in; their colours are fitted so `render --as-photo` gives the photo back (a video: its first
-sampled frame). About 15 s more on 2 CPU cores.
+sampled frame). About 15 s more on 2 CPU cores. Last, the avatar is read at rest by the same
+tracker: brows it cannot read lowered are darkened as far as needed (--define-brows auto), and a
+squint or smile the texture still shows is countered by a little eyeWide or mouthFrown held at rest
+(--keep-rest: not); a few seconds more.
 """
 
 from __future__ import annotations
