@@ -138,6 +138,31 @@ def test_render_sizes_follow_the_photos_aspect(fitted, tmp_path):
     assert read_png(tmp_path / "yawed.png").shape == (512, 512, 3)
 
 
+def test_render_at_rest_notes_a_photo_whose_head_is_turned_far(tmp_path):
+    """At rest the head faces the camera; a photo turned far from it is said so on stderr (once), a
+    frontal one is not."""
+    import torch
+    from dataclasses import replace
+
+    from emotalk_cli.avatar import load_avatar, save_avatar
+    from emotalk_cli.cli.photo import TURNED_PHOTO_DEG, photo_head_turn_deg
+
+    frontal = load_avatar()
+    assert photo_head_turn_deg(frontal) < TURNED_PHOTO_DEG
+    result = run("render", "-o", tmp_path / "frontal.png", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    assert "turned" not in result.output
+    scene = replace(frontal.scene, head_rotation=torch.tensor([0.0, np.radians(45.0), 0.0]))
+    save_avatar(tmp_path / "turned.safetensors", replace(frontal, scene=scene), {"command": "test"})
+    assert 40 < photo_head_turn_deg(load_avatar(tmp_path / "turned.safetensors")) < 55
+    result = run("render", "--avatar", tmp_path / "turned.safetensors", "-o", tmp_path / "turned.png", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("the photo's head is turned") == 1
+    result = run("render", "--avatar", tmp_path / "turned.safetensors", "--as-photo", "-o", tmp_path / "again.png",
+                 "--device", "cpu")
+    assert result.exit_code == 0 and "turned" not in result.output  # the photo's own pose: nothing to say
+
+
 def test_an_odd_sized_photo_comes_back_at_its_own_size_in_a_still(fitted, tmp_path):
     """A still keeps the photo's odd size exactly; video rounds it to even (h264 needs even sizes)."""
     from conftest import probe
