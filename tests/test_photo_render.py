@@ -145,16 +145,18 @@ def test_render_at_rest_notes_a_photo_whose_head_is_turned_far(tmp_path):
     from dataclasses import replace
 
     from emotalk_cli.avatar import load_avatar, save_avatar
-    from emotalk_cli.cli.photo import TURNED_PHOTO_DEG, photo_head_turn_deg
+    from emotalk_cli.cli.photo import TURNED_PHOTO_DEG
+    from emotalk_cli.photo_scene import photo_head_turn_deg
 
     frontal = load_avatar()
-    assert photo_head_turn_deg(frontal) < TURNED_PHOTO_DEG
+    assert photo_head_turn_deg(frontal.scene, frontal.template.neck_pivot) < TURNED_PHOTO_DEG
     result = run("render", "-o", tmp_path / "frontal.png", "--device", "cpu")
     assert result.exit_code == 0, result.output
     assert "turned" not in result.output
     scene = replace(frontal.scene, head_rotation=torch.tensor([0.0, np.radians(45.0), 0.0]))
     save_avatar(tmp_path / "turned.safetensors", replace(frontal, scene=scene), {"command": "test"})
-    assert 40 < photo_head_turn_deg(load_avatar(tmp_path / "turned.safetensors")) < 55
+    turned = load_avatar(tmp_path / "turned.safetensors")
+    assert 40 < photo_head_turn_deg(turned.scene, turned.template.neck_pivot) < 55
     result = run("render", "--avatar", tmp_path / "turned.safetensors", "-o", tmp_path / "turned.png", "--device", "cpu")
     assert result.exit_code == 0, result.output
     assert result.output.count("the photo's head is turned") == 1

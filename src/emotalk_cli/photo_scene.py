@@ -23,6 +23,7 @@ rendered again (`render --as-photo`) and animation can move the head around the 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 
 import torch
@@ -196,6 +197,22 @@ def scene_head_pose(scene: PhotoScene, rotation: Tensor, translation: Tensor, ar
     return rotation, translation + scene.head_translation
 
 
+def head_forward(rotation: Tensor) -> Tensor:
+    """[3] the head's forward axis (the rig's +z, out of the face) in world axes at pose `rotation` [3]."""
+    return rotate_vectors(axis_angle_to_quat(rotation[None].float()), torch.tensor([[0.0, 0.0, 1.0]]))[0]
+
+
+def photo_head_turn_deg(scene: PhotoScene, pivot: Tensor) -> float:
+    """How far (degrees) the photo's head is turned from facing its camera: the angle between the head's
+    forward axis at the photo's pose and the direction from the head (the rig's neck pivot [3], placed
+    by the photo's head translation) to the camera's centre."""
+    R, t = scene.viewmat[:3, :3].float(), scene.viewmat[:3, 3].float()
+    head = pivot.float() + scene.head_translation.float()
+    towards_camera = torch.nn.functional.normalize(-(R.T @ t) - head, dim=0)
+    cosine = float(torch.dot(head_forward(scene.head_rotation), towards_camera).clamp(-1, 1))
+    return math.degrees(math.acos(cosine))
+
+
 def quat_to_axis_angle(q: Tensor) -> Tensor:
     """Unit quaternions [T, 4] (w, x, y, z) -> axis-angle [T, 3], the short way round."""
     q = torch.where(q[:, :1] < 0, -q, q)
@@ -204,6 +221,6 @@ def quat_to_axis_angle(q: Tensor) -> Tensor:
     return torch.where(sin_half > 1e-12, q[:, 1:] / sin_half.clamp_min(1e-12) * angle, 2 * q[:, 1:])
 
 
-__all__ = ["LAYERS", "PhotoScene", "SCENE_LONG_SIDE", "compose_rotations", "grid_splats", "head_turn", "layer_splats",
-           "pose_layer", "quat_to_axis_angle",
+__all__ = ["LAYERS", "PhotoScene", "SCENE_LONG_SIDE", "compose_rotations", "grid_splats", "head_forward", "head_turn",
+           "layer_splats", "photo_head_turn_deg", "pose_layer", "quat_to_axis_angle",
            "scene_head_pose"]

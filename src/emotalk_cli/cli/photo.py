@@ -3,7 +3,6 @@ turn (--head-yaw, --head-pitch), --framing and the frame size in the photo's asp
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Optional
 
@@ -64,23 +63,6 @@ def photo_framing(subject, photo: PhotoOptions, label: str, camera_options: list
 
 
 TURNED_PHOTO_DEG = 25.0  # render notes when a photo's head is turned further than this from the camera
-
-
-def photo_head_turn_deg(subject) -> float:
-    """How far (degrees) the photo's head is turned from facing its camera: the angle between the
-    head's forward axis at the photo's pose and the direction from the head to the camera."""
-    import torch
-
-    from emotalk_cli.photo_scene import rotate_vectors
-    from emotalk_cli.splats.gaussians import axis_angle_to_quat
-
-    scene = subject.scene
-    forward = rotate_vectors(axis_angle_to_quat(scene.head_rotation[None].float()), torch.tensor([[0.0, 0.0, 1.0]]))[0]
-    R, t = scene.viewmat[:3, :3].float(), scene.viewmat[:3, 3].float()
-    head = subject.template.neck_pivot.float() + scene.head_translation.float()
-    towards_camera = torch.nn.functional.normalize(-(R.T @ t) - head, dim=0)  # from the head to the camera's centre
-    cosine = float(torch.dot(forward, towards_camera).clamp(-1, 1))
-    return math.degrees(math.acos(cosine))
 
 
 def photo_frame_size(scene, photo: PhotoOptions, still: bool = False) -> tuple[int, int]:

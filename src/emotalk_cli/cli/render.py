@@ -67,8 +67,7 @@ from typing import Optional
 
 import typer
 
-from emotalk_cli.cli.photo import (TURNED_PHOTO_DEG, PhotoOptions, photo_frame_size, photo_framing, photo_head_turn_deg,
-                                   posed_channels)
+from emotalk_cli.cli.photo import TURNED_PHOTO_DEG, PhotoOptions, photo_frame_size, photo_framing, posed_channels
 from emotalk_cli.cli.common import (check_stdout_outputs, parse_assignments, progress, refuse_existing, render_backend,
                                     reported_errors, stderr, warn)
 from emotalk_cli.errors import EmotalkError
@@ -243,7 +242,9 @@ def _render_in(stack, avatar, output, suffix, motion, audio, au, arkit, width, h
         channels = posed_channels(subject, channels, expression, replace(photo, fps=fps), in_photo, around="rest")
         if photo.as_photo and expression is None:  # the photo's own expression, as tracked: no rest counters on it
             subject = replace(subject, rest_arkit=None)
-        turned = photo_head_turn_deg(subject) if in_photo and not photo.as_photo else 0.0
+        from emotalk_cli.photo_scene import photo_head_turn_deg
+
+        turned = photo_head_turn_deg(subject.scene, subject.template.neck_pivot) if in_photo and not photo.as_photo else 0.0
         if turned > TURNED_PHOTO_DEG and not quiet:
             stderr.print(f"emotalk: note: the photo's head is turned {turned:.0f} degrees; at rest it faces the camera, which "
                          "shows sides the photo never saw: --as-photo keeps the photo's pose, and animate moves about it",

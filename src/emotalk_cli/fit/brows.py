@@ -157,8 +157,8 @@ def readable_brows(avatar: Avatar, landmark_map: LandmarkMap, seed: int = 0, goa
     is measured in the avatar's rest views (fit.rest.rest_views: frontal, the head alone and in its
     photo); the brows stay as fitted when it reaches `goal` in every view, else they are darkened by
     the weakest of `strengths` that reaches it; when none does, by the one that reads best, if it reads
-    MIN_BROW_GAIN better than the brows as fitted (else darker brows cost the likeness for nothing). Returns the avatar and
-    the figures (the rise per strength tried, the strength chosen)."""
+    MIN_BROW_GAIN better than the brows as fitted (else darker brows cost the likeness for nothing).
+    Returns the avatar and the figures (the rise per strength tried, the strength chosen)."""
     from emotalk_cli import facs
     from emotalk_cli.fit.rest import read_rest, readable_views, rest_views
 

@@ -26,6 +26,7 @@ from emotalk_cli import facs
 from emotalk_cli.avatar import REST_COUNTERS, Avatar
 from emotalk_cli.errors import EmotalkError
 
+
 class NoFaceAtRest(EmotalkError):
     """The face tracker finds no face in the fitted avatar: its rest cannot be read back."""
 

@@ -271,11 +271,9 @@ def near_head(head: np.ndarray, facing: tuple[float, float] = (0.0, 0.0)) -> np.
 def image_facing(rotation: Tensor, viewmat: Tensor) -> tuple[float, float]:
     """The head's forward axis (the rig's +z) at pose `rotation` [3] seen through `viewmat` [4, 4]:
     its camera x and y (0 when the face looks into the camera, length 1 in profile)."""
-    from emotalk_cli.photo_scene import rotate_vectors
-    from emotalk_cli.splats.gaussians import axis_angle_to_quat
+    from emotalk_cli.photo_scene import head_forward
 
-    forward = rotate_vectors(axis_angle_to_quat(rotation[None].float()), torch.tensor([[0.0, 0.0, 1.0]]))[0]
-    in_camera = viewmat[:3, :3].float() @ forward
+    in_camera = viewmat[:3, :3].float() @ head_forward(rotation)
     return float(in_camera[0]), float(in_camera[1])
 
 
@@ -357,7 +355,8 @@ def fit_scene_colours(scene: PhotoScene, avatar: Avatar, photo: Tensor, steps: i
                                                          scene.head_translation[None], scene.gaze[None]))
     head_rgb = avatar.sh[:, 0] * SH_C0 + 0.5
     cosine = head_facing(avatar, scene)
-    refit = refittable_head(avatar) if avatar.sh_degree == 0 else torch.zeros(len(avatar), dtype=torch.bool)
+    refittable = refittable_head(avatar)
+    refit = refittable.clone() if avatar.sh_degree == 0 else torch.zeros(len(avatar), dtype=torch.bool)
     # the face's own sides, seen edge-on in the photo, are fitted to what the photo shows there too (hair
     # over the temples and jaw, mostly): left as the face fit coloured them, a turned head shows them
     # as bare skin sticking out beside the hair
@@ -428,7 +427,7 @@ def fit_scene_colours(scene: PhotoScene, avatar: Avatar, photo: Tensor, steps: i
     unseen = refit & ~seen
     # the scalp, back and sides (not the face's own far side: skin, from the skin around it) take the
     # hair around the head where they project
-    scalp = unseen & refittable_head(avatar) if unseen_fill is not None else torch.zeros_like(unseen)
+    scalp = unseen & refittable if unseen_fill is not None else torch.zeros_like(unseen)
     if scalp.any():
         head[scalp] = _sample_at(unseen_fill, means[scalp], scene.K, scene.viewmat)
     rest_unseen = unseen & ~scalp
